@@ -1,0 +1,218 @@
+//! The architecture trait: what a CPU's debug hardware can do, and how requests map onto it.
+
+use crate::{
+    AccessKind, AddressSpacePolicy, Plan, PoolKind, PrivilegeFilter, Request, RequestError,
+    SlotProgram, Timing,
+};
+
+/// One pool of interchangeable hardware slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotPool {
+    /// Which pool.
+    pub kind: PoolKind,
+    /// How many slots it has on this CPU profile (may be zero, e.g. POWER9 DAWR by default).
+    pub count: u8,
+    /// Access kinds its slots can watch.
+    pub serves: AccessKind,
+    /// Name of the register family, for messages (`"DR0-DR3"`, `"DAWR"`, `"CIABR"`).
+    pub register: &'static str,
+}
+
+/// What a CPU profile's debug hardware offers, as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Architecture name, for messages (`"x86-64"`, `"PPC64"`).
+    pub arch: &'static str,
+    /// CPU profile name (`"generic x86-64"`, `"POWER10"`).
+    pub profile: &'static str,
+    /// The slot pools.
+    pub pools: &'static [SlotPool],
+    /// Lengths one data slot can watch, as a bit set: bit `n` set means `2^n` bytes
+    /// (x86: 1, 2, 4, 8; DABR: 8). DAWR's multiples of 8 are described by
+    /// [`max_data_len`](Self::max_data_len) and [`granularity`](Self::granularity).
+    pub data_len_pow2_mask: u64,
+    /// Longest range one data slot watches, in bytes.
+    pub max_data_len: u64,
+    /// A data slot watches whole blocks of this many bytes (x86: 1, PPC64: 8).
+    pub granularity: u64,
+    /// A single data slot's range may not cross a multiple of this (DAWR before POWER10: 512).
+    pub data_boundary: Option<u64>,
+    /// When data slots signal.
+    pub data_timing: Timing,
+    /// When instruction slots signal.
+    pub execute_timing: Timing,
+    /// Privilege filters the hardware itself can apply (others are filtered in software).
+    pub hardware_privileges: PrivilegeFilter,
+    /// Whether a data slot can watch reads without writes.
+    pub read_only_data: bool,
+}
+
+impl Capabilities {
+    /// The pool serving `access`, if this profile has one.
+    #[must_use]
+    pub fn pool_for(&self, access: AccessKind) -> Option<&SlotPool> {
+        self.pools.iter().find(|p| p.serves.contains(access))
+    }
+
+    /// Native timing of a breakpoint watching `access`.
+    #[must_use]
+    pub const fn native_timing(&self, access: AccessKind) -> Timing {
+        if access.contains(AccessKind::EXECUTE) {
+            self.execute_timing
+        } else {
+            self.data_timing
+        }
+    }
+}
+
+/// Identifies one hardware slot: its pool and index inside the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotId {
+    pool: PoolKind,
+    index: u8,
+}
+
+impl SlotId {
+    /// Most slots in any one pool.
+    pub const MAX_PER_POOL: u8 = 4;
+
+    /// Slot `index` of `pool`; `None` when `index` exceeds [`Self::MAX_PER_POOL`].
+    #[must_use]
+    pub const fn new(pool: PoolKind, index: u8) -> Option<Self> {
+        if index < Self::MAX_PER_POOL {
+            Some(Self { pool, index })
+        } else {
+            None
+        }
+    }
+
+    /// The pool.
+    #[must_use]
+    pub const fn pool(&self) -> PoolKind {
+        self.pool
+    }
+
+    /// Index inside the pool (x86: the DR number 0–3).
+    #[must_use]
+    pub const fn index(&self) -> u8 {
+        self.index
+    }
+
+    const fn bit(&self) -> u16 {
+        let pool = match self.pool {
+            PoolKind::Shared => 0,
+            PoolKind::Data => 1,
+            PoolKind::Instruction => 2,
+        };
+        1 << (pool * Self::MAX_PER_POOL + self.index)
+    }
+}
+
+/// A set of slots, without allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SlotSet(u16);
+
+impl SlotSet {
+    /// No slot.
+    pub const EMPTY: Self = Self(0);
+
+    /// Add a slot.
+    #[must_use]
+    pub const fn with(self, slot: SlotId) -> Self {
+        Self(self.0 | slot.bit())
+    }
+
+    /// Whether `slot` is in the set.
+    #[must_use]
+    pub const fn contains(&self, slot: SlotId) -> bool {
+        self.0 & slot.bit() != 0
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// Number of slots in the set.
+    #[must_use]
+    pub const fn len(&self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// The slots of `pool` in the set, in index order.
+    pub fn in_pool(self, pool: PoolKind) -> impl Iterator<Item = SlotId> {
+        (0..SlotId::MAX_PER_POOL)
+            .filter_map(move |i| SlotId::new(pool, i))
+            .filter(move |s| self.contains(*s))
+    }
+}
+
+/// What an exception's status registers say, in architecture-neutral terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExceptionCause {
+    /// Slots the hardware reports as matched. On x86 these are DR6's B bits exactly (including
+    /// bits for matching but disabled slots); on PPC64 the DSISR says only "a data slot
+    /// matched", so every data slot is a candidate and [`slots_exact`](Self::slots_exact)
+    /// is false.
+    pub slots: SlotSet,
+    /// Whether the hardware named the matching slots precisely.
+    pub slots_exact: bool,
+    /// A single-step (trace) completed.
+    pub single_step: bool,
+    /// A debug-register access was attempted while GD was set (x86 BD).
+    pub debug_register_access: bool,
+    /// The address the hardware reports (PPC64 DAR); x86 does not report one.
+    pub address: Option<u64>,
+}
+
+/// A CPU's debug hardware, as the architecture-neutral layer sees it.
+///
+/// Implemented by each backend for a CPU profile (`hwbkpt_x86::X86Cpu`,
+/// `hwbkpt_ppc64::PowerCpu`). Validation, planning and encoding are pure functions of the
+/// profile; nothing here touches a register ([`RegisterAccess`](crate::RegisterAccess) does).
+pub trait DebugArchitecture {
+    /// One slot's hardware program: range, access, privilege, in the hardware's own terms.
+    type Program: SlotProgram;
+    /// The register image that programs one slot (what [`RegisterAccess`](crate::RegisterAccess)
+    /// installs).
+    type SlotImage: Copy + Eq + core::fmt::Debug;
+    /// The raw status an exception handler reads (x86: DR6; PPC64: DSISR and DAR, or a trace).
+    type Status: Copy + core::fmt::Debug;
+
+    /// The profile's hardware, as data.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// The profile's address-space rules (policy data; the engine lives in the HAL).
+    fn address_space(&self) -> AddressSpacePolicy;
+
+    /// The fewest slot programs covering the request, or the hardware reason it cannot be.
+    ///
+    /// # Errors
+    /// Any hardware-constraint variant of [`RequestError`].
+    fn plan(&self, request: &Request) -> Result<Plan<Self::Program>, RequestError>;
+
+    /// The register image that makes `slot` run `program`.
+    ///
+    /// # Errors
+    /// [`RequestError::NoSlots`] when `slot` does not exist on this profile or belongs to
+    /// another pool than the program.
+    fn encode(
+        &self,
+        slot: SlotId,
+        program: &Self::Program,
+    ) -> Result<Self::SlotImage, RequestError>;
+
+    /// What the status registers say.
+    fn decode_status(&self, status: &Self::Status) -> ExceptionCause;
+
+    /// Validate against the policy, then plan: everything that must pass before any
+    /// register is touched.
+    ///
+    /// # Errors
+    /// Policy errors first, then hardware errors.
+    fn prepare(&self, request: &Request) -> Result<Plan<Self::Program>, RequestError> {
+        self.address_space().check(request)?;
+        self.plan(request)
+    }
+}

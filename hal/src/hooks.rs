@@ -1,0 +1,98 @@
+//! What the exception pipeline may ask of its environment — no more than a kernel has at the
+//! exception (DESIGN §1, "What dispatch may see").
+
+use crate::AccessKind;
+
+/// Reading memory failed (unmapped, or the hook refuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemoryReadError {
+    /// No readable memory at this address.
+    Unmapped {
+        /// The first unreadable address.
+        addr: u64,
+    },
+}
+
+impl core::fmt::Display for MemoryReadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Unmapped { addr } => write!(f, "no readable memory at {addr:#x}"),
+        }
+    }
+}
+
+impl core::error::Error for MemoryReadError {}
+
+/// Reads memory of the interrupted context (old/new values of a watched location).
+pub trait MemoryRead {
+    /// Fill `buf` with the bytes at `addr`.
+    ///
+    /// # Errors
+    /// [`MemoryReadError`] when some byte cannot be read; `buf` is then unspecified.
+    fn read_memory(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryReadError>;
+}
+
+/// How an instruction's access interacts with the single-step interlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessClass {
+    /// A plain load or store.
+    Plain,
+    /// Load-and-reserve (`lwarx`/`ldarx`…): stepping it is harmless, but the matching
+    /// store-conditional will lose the reservation if stepped.
+    LoadReserve,
+    /// Store-conditional (`stwcx.`/`stdcx.`…): cannot be single-stepped without losing the
+    /// reservation.
+    StoreConditional,
+    /// A cache-block operation (`dcbz`) that writes a whole block.
+    CacheBlock,
+}
+
+/// The memory access an instruction will make, as an instruction decoder sees it
+/// (Linux does this with `analyse_instr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecodedAccess {
+    /// Effective address of the first byte.
+    pub addr: u64,
+    /// Bytes accessed.
+    pub size: u32,
+    /// Read, write, or both (read-modify-write).
+    pub kind: AccessKind,
+    /// Interaction with stepping.
+    pub class: AccessClass,
+}
+
+/// Why an instruction could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The instruction could not be fetched.
+    Fetch(MemoryReadError),
+    /// The decoder does not know this instruction.
+    Unknown {
+        /// The instruction address.
+        pc: u64,
+    },
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Fetch(e) => write!(f, "cannot fetch instruction: {e}"),
+            Self::Unknown { pc } => write!(f, "unknown instruction at {pc:#x}"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// Decodes the instruction at a PC into the memory access it makes (PPC64 needs this:
+/// DAR is not trustworthy for every access size on POWER8/9).
+pub trait InstructionDecode {
+    /// The access the instruction at `pc` makes with the current registers, or `None` when it
+    /// makes no memory access.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the instruction cannot be fetched or is unknown.
+    fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError>;
+}

@@ -1,0 +1,57 @@
+//! # hwbkpt-hal
+//!
+//! The architecture-neutral half of hwbkpt: the types a breakpoint request is made of, the
+//! checks that refuse bad requests with a typed error before any register is touched, the
+//! [`DebugArchitecture`] trait each backend implements (capabilities as data, `plan`,
+//! `encode`, status decoding), the address-space policy engine, and the hooks the exception
+//! pipeline is allowed to use.
+//!
+//! `no_std`, no `unsafe`, no allocation.
+//!
+//! ```
+//! use hwbkpt_hal::{AccessKind, AddressSpacePolicy, Origin, Request, RequestError};
+//!
+//! let request = Request::builder(0x7fff_0000_1000, 8, AccessKind::READ_WRITE).build()?;
+//! let policy = AddressSpacePolicy { user_limit: 0x7FFF_FFFF_F000, forbidden: &[] };
+//! policy.check(&request)?;
+//!
+//! let kernel_addr = Request::builder(0xffff_8000_0000_0000, 8, AccessKind::WRITE).build()?;
+//! assert!(matches!(policy.check(&kernel_addr), Err(RequestError::NotUserAddress { .. })));
+//! # Ok::<(), RequestError>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod access;
+mod arch;
+mod error;
+mod hooks;
+mod plan;
+mod policy;
+mod privilege;
+mod range;
+mod registers;
+mod request;
+mod scope;
+mod timing;
+
+pub use access::AccessKind;
+pub use arch::{Capabilities, DebugArchitecture, ExceptionCause, SlotId, SlotPool, SlotSet};
+pub use error::RequestError;
+pub use hooks::{
+    AccessClass, DecodeError, DecodedAccess, InstructionDecode, MemoryRead, MemoryReadError,
+};
+pub use plan::{MAX_PLAN_SLOTS, Plan, PoolKind, SlotProgram};
+pub use policy::{AddressSpacePolicy, ForbiddenRegion};
+pub use privilege::{Origin, PrivilegeFilter};
+pub use range::AddressRange;
+pub use registers::RegisterAccess;
+pub use request::{Request, RequestBuilder};
+pub use scope::{CpuId, Scope, TaskId};
+pub use timing::{Delivery, Pinning, Sharing, Timing};
+
+static_assertions::assert_impl_all!(Request: Send, Sync, Copy);
+static_assertions::assert_impl_all!(RequestError: Send, Sync, core::error::Error);
