@@ -122,6 +122,30 @@ impl SlotSet {
         Self(self.0 | slot.bit())
     }
 
+    /// Remove a slot.
+    #[must_use]
+    pub const fn without(self, slot: SlotId) -> Self {
+        Self(self.0 & !slot.bit())
+    }
+
+    /// Slots in either set.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Slots in `self` but not in `other`.
+    #[must_use]
+    pub const fn difference(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// Slots in both sets.
+    #[must_use]
+    pub const fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+
     /// Whether `slot` is in the set.
     #[must_use]
     pub const fn contains(&self, slot: SlotId) -> bool {
@@ -138,6 +162,13 @@ impl SlotSet {
     #[must_use]
     pub const fn len(&self) -> u32 {
         self.0.count_ones()
+    }
+
+    /// Every slot in the set, pool by pool, in index order.
+    pub fn iter(self) -> impl Iterator<Item = SlotId> {
+        [PoolKind::Shared, PoolKind::Data, PoolKind::Instruction]
+            .into_iter()
+            .flat_map(move |pool| self.in_pool(pool))
     }
 
     /// The slots of `pool` in the set, in index order.
@@ -205,6 +236,16 @@ pub trait DebugArchitecture {
 
     /// What the status registers say.
     fn decode_status(&self, status: &Self::Status) -> ExceptionCause;
+
+    /// The bytes the hardware compares when `access` is made: the access rounded out to the
+    /// matching granule (PPC64: doublewords). Used to find every slot that can fire on one
+    /// instruction, so the interlock disarms all of them before stepping. Backends override it
+    /// where an access class matches a wider granule (pre-POWER10 quadword accesses).
+    fn match_window(&self, access: &crate::DecodedAccess) -> Option<crate::AddressRange> {
+        crate::AddressRange::new(access.addr, u64::from(access.size))
+            .ok()?
+            .rounded_out(self.capabilities().granularity)
+    }
 
     /// Validate against the policy, then plan: everything that must pass before any
     /// register is touched.

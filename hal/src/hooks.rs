@@ -96,3 +96,47 @@ pub trait InstructionDecode {
     /// [`DecodeError`] when the instruction cannot be fetched or is unknown.
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError>;
 }
+
+/// Why a kernel-mode instruction could not be emulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmulateError {
+    /// The emulator does not handle this instruction.
+    Unsupported {
+        /// The instruction address.
+        pc: u64,
+    },
+    /// The emulated access faulted.
+    Fault {
+        /// The faulting address.
+        addr: u64,
+    },
+}
+
+impl core::fmt::Display for EmulateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Unsupported { pc } => write!(f, "cannot emulate the instruction at {pc:#x}"),
+            Self::Fault { addr } => write!(f, "emulated access faulted at {addr:#x}"),
+        }
+    }
+}
+
+impl core::error::Error for EmulateError {}
+
+/// Executes the instruction at a PC on behalf of the interrupted kernel context and advances
+/// its PC, with the layer's breakpoints out of the way. Used instead of single-stepping when a
+/// trigger-before hit happens in kernel mode (Linux uses `emulate_step` for this).
+pub trait InstructionEmulate {
+    /// Emulate the instruction at `pc`.
+    ///
+    /// # Errors
+    /// [`EmulateError`] when the instruction cannot be emulated; nothing was changed then.
+    fn emulate(&mut self, pc: u64) -> Result<(), EmulateError>;
+}
+
+/// Everything dispatch may ask of the interrupted context (DESIGN §1): memory reads, the
+/// decode hook and the kernel-mode emulation hook.
+pub trait ExceptionEnvironment: MemoryRead + InstructionDecode + InstructionEmulate {}
+
+impl<T: MemoryRead + InstructionDecode + InstructionEmulate> ExceptionEnvironment for T {}

@@ -27,6 +27,7 @@ extern crate alloc;
 
 mod access;
 mod arch;
+mod dispatch;
 mod error;
 mod hooks;
 mod plan;
@@ -40,9 +41,15 @@ mod timing;
 
 pub use access::AccessKind;
 pub use arch::{Capabilities, DebugArchitecture, ExceptionCause, SlotId, SlotPool, SlotSet};
+pub use dispatch::{
+    DisableReason, DispatchError, Dispatcher, Event, EventKind, EventSink, ExecutionMode, Hit,
+    MAX_VALUE_BYTES, RequestId, Resolution, ResumeAction, SignalRecord, Statistics, TrapFrame,
+    ValueChange,
+};
 pub use error::RequestError;
 pub use hooks::{
-    AccessClass, DecodeError, DecodedAccess, InstructionDecode, MemoryRead, MemoryReadError,
+    AccessClass, DecodeError, DecodedAccess, EmulateError, ExceptionEnvironment, InstructionDecode,
+    InstructionEmulate, MemoryRead, MemoryReadError,
 };
 pub use plan::{MAX_PLAN_SLOTS, Plan, PoolKind, SlotProgram};
 pub use policy::{AddressSpacePolicy, ForbiddenRegion};

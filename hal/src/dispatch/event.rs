@@ -1,0 +1,182 @@
+//! Events delivered to consumers.
+
+use crate::{AccessKind, CpuId, TaskId, Timing};
+
+/// Most bytes of old and new value an event carries.
+pub const MAX_VALUE_BYTES: usize = 64;
+
+/// Names a registered request; stale ids (of released requests) never match a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId {
+    pub(crate) index: u16,
+    pub(crate) generation: u16,
+}
+
+impl RequestId {
+    /// The table index (stable while the request is registered).
+    #[must_use]
+    pub const fn index(&self) -> usize {
+        self.index as usize
+    }
+}
+
+/// Bytes of the watched range touched by an access, before and after it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ValueChange {
+    /// Address of the first reported byte.
+    pub addr: u64,
+    len: u8,
+    old: [u8; MAX_VALUE_BYTES],
+    new: [u8; MAX_VALUE_BYTES],
+    /// `true` when `old` was read just before the access (PPC64 interlock); `false` when it is
+    /// the value the layer last observed, at arming or at the previous hit (x86, which traps
+    /// after the access).
+    pub old_exact: bool,
+    /// More bytes were touched than [`MAX_VALUE_BYTES`]; only the first ones are reported.
+    pub truncated: bool,
+}
+
+impl ValueChange {
+    pub(crate) const fn new(addr: u64, len: u8, old_exact: bool, truncated: bool) -> Self {
+        Self {
+            addr,
+            len,
+            old: [0; MAX_VALUE_BYTES],
+            new: [0; MAX_VALUE_BYTES],
+            old_exact,
+            truncated,
+        }
+    }
+    pub(crate) fn old_mut(&mut self) -> &mut [u8] {
+        &mut self.old[..usize::from(self.len)]
+    }
+    pub(crate) fn new_mut(&mut self) -> &mut [u8] {
+        &mut self.new[..usize::from(self.len)]
+    }
+    /// The bytes before the access.
+    #[must_use]
+    pub fn old(&self) -> &[u8] {
+        &self.old[..usize::from(self.len)]
+    }
+    /// The bytes after the access.
+    #[must_use]
+    pub fn new_value(&self) -> &[u8] {
+        &self.new[..usize::from(self.len)]
+    }
+}
+
+impl core::fmt::Debug for ValueChange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ValueChange")
+            .field("addr", &format_args!("{:#x}", self.addr))
+            .field("old", &self.old())
+            .field("new", &self.new_value())
+            .field("old_exact", &self.old_exact)
+            .field("truncated", &self.truncated)
+            .finish()
+    }
+}
+
+/// A breakpoint hit, as the consumer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// Whether the access (or instruction) already happened.
+    pub timing: Timing,
+    /// The kind of the access, where the hardware lets the layer know it (PPC64 decodes the
+    /// instruction; x86 data traps do not say).
+    pub access: Option<AccessKind>,
+    /// The first watched byte the access touched (PPC64 data), or the breakpoint's
+    /// instruction address (execute). x86 data traps do not report an address.
+    pub address: Option<u64>,
+    /// Old and new bytes, for hits on watches that include writes.
+    pub values: Option<ValueChange>,
+}
+
+/// Why a request stopped firing without being released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisableReason {
+    /// The hit instruction is a load-and-reserve or store-conditional: stepping it would lose
+    /// the reservation (and loop forever), so the breakpoint is disabled.
+    AtomicReservation,
+    /// The instruction at the hit could not be decoded, so the access is unknown.
+    UndecodableInstruction,
+    /// The kernel-mode instruction could not be emulated.
+    EmulationFailed,
+    /// Too many tasks have a step pending at once (the fixed interlock table is full).
+    InterlockFull,
+}
+
+/// What happened to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The request matched an access.
+    Hit(Hit),
+    /// The request is disabled until re-armed; hits may be lost from now on, and this says so.
+    Disabled(DisableReason),
+}
+
+/// One event for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// The request.
+    pub request: RequestId,
+    /// The task that ran.
+    pub task: TaskId,
+    /// The CPU it ran on.
+    pub cpu: CpuId,
+    /// The trap frame's PC when the event was produced.
+    pub pc: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// A signal as Linux delivers a hardware-breakpoint hit to a traced task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignalRecord {
+    /// `SIGTRAP` (5).
+    pub signo: i32,
+    /// `TRAP_HWBKPT` (4).
+    pub code: i32,
+    /// `si_addr`: the watched address.
+    pub addr: u64,
+}
+
+impl SignalRecord {
+    /// Linux's `SIGTRAP`.
+    pub const SIGTRAP: i32 = 5;
+    /// Linux's `TRAP_HWBKPT` (`include/uapi/asm-generic/siginfo.h`).
+    pub const TRAP_HWBKPT: i32 = 4;
+}
+
+/// Receives events in program order. Runs in exception context: must not block or allocate.
+pub trait EventSink {
+    /// Take one event.
+    fn deliver(&mut self, event: Event);
+}
+
+impl<F: FnMut(Event)> EventSink for F {
+    fn deliver(&mut self, event: Event) {
+        self(event);
+    }
+}
+
+impl Event {
+    /// The signal Linux would deliver for this event to a traced task: `si_addr` is the hit
+    /// address where the hardware gives one (PPC64 DAR semantics, execute address) and the
+    /// PC otherwise (x86 data traps: RIP after the instruction). `None` for non-hit events.
+    #[must_use]
+    pub const fn signal_record(&self) -> Option<SignalRecord> {
+        match self.kind {
+            EventKind::Hit(hit) => Some(SignalRecord {
+                signo: SignalRecord::SIGTRAP,
+                code: SignalRecord::TRAP_HWBKPT,
+                addr: match hit.address {
+                    Some(addr) => addr,
+                    None => self.pc,
+                },
+            }),
+            EventKind::Disabled(_) => None,
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! Handling one debug exception: matching hits to requests, dropping strays, and the
+//! trigger-before → continuous-trigger interlock (disarm, step or emulate, re-arm, deliver).
+
+use crate::{
+    AccessClass, AccessKind, AddressRange, DebugArchitecture, DecodedAccess, Delivery,
+    ExceptionEnvironment, PoolKind, RegisterAccess, SlotProgram, SlotSet, TaskId, Timing,
+};
+
+use super::event::{
+    DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, ValueChange,
+};
+use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
+use super::table::{Dispatcher, read_prefix};
+
+/// Most hits one instruction can produce: every slot of every pool.
+const MAX_HITS: usize = 8;
+
+/// A hit waiting for its instruction to complete.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PendingHit {
+    id: RequestId,
+    access: AccessKind,
+    address: u64,
+    values: Option<ValueChange>,
+}
+
+/// A task's interlock in progress: the slots it disarmed and the hits to deliver once the
+/// instruction at `pc` has completed. Kept per task, so it survives preemption and migration.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PendingStep {
+    pub(super) task: TaskId,
+    pub(super) pc: u64,
+    pub(super) disarmed: SlotSet,
+    hits: [Option<PendingHit>; MAX_HITS],
+}
+
+/// Request indices touched by one exception, deduplicated, in slot order.
+struct Owners {
+    indices: [usize; MAX_HITS],
+    len: usize,
+}
+
+impl Owners {
+    const fn new() -> Self {
+        Self {
+            indices: [0; MAX_HITS],
+            len: 0,
+        }
+    }
+    fn add(&mut self, index: usize) {
+        if self.as_slice().contains(&index) {
+            return;
+        }
+        if let Some(place) = self.indices.get_mut(self.len) {
+            *place = index;
+            self.len += 1;
+        }
+    }
+    fn as_slice(&self) -> &[usize] {
+        &self.indices[..self.len]
+    }
+}
+
+impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
+    Dispatcher<A, REQUESTS, TASKS>
+{
+    /// Handle one debug exception: decode the status, deliver events for the hits (in slot
+    /// order), count strays, run or complete the interlock, and reset the status registers.
+    ///
+    /// `frame` and `status` are what the exception entry read; `env` reads memory, decodes
+    /// the instruction at the PC (PPC64) and emulates kernel-mode instructions.
+    ///
+    /// # Errors
+    /// The register backend's error. Events already delivered stay delivered.
+    pub fn handle_exception<R, E, S>(
+        &mut self,
+        frame: &TrapFrame,
+        status: A::Status,
+        regs: &mut R,
+        env: &mut E,
+        sink: &mut S,
+    ) -> Result<Resolution, R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+        E: ExceptionEnvironment,
+        S: EventSink,
+    {
+        let cause = self.arch.decode_status(&status);
+        let mut resolution = Resolution {
+            action: ResumeAction::Resume,
+            claimed: false,
+            foreign_single_step: false,
+        };
+
+        if cause.single_step {
+            if self.pending_position(frame.task).is_some() {
+                self.complete_step(frame, regs, env, sink)?;
+                resolution.claimed = true;
+            } else {
+                resolution.foreign_single_step = true;
+            }
+        }
+
+        let armed = self.armed_slots(frame.task, frame.cpu);
+        let data_before = self.arch.capabilities().data_timing == Timing::Before;
+        let mut before_candidates = SlotSet::EMPTY;
+        let mut exact_owners = Owners::new();
+        for slot in cause.slots.iter() {
+            if !armed.contains(slot) {
+                if cause.slots_exact {
+                    // x86: a B bit for a slot this layer did not arm (the SDM allows it).
+                    self.stats.stray_hits += 1;
+                }
+                continue;
+            }
+            if slot.pool() == PoolKind::Data && data_before {
+                before_candidates = before_candidates.with(slot);
+            } else if let Some(owner) = self.owner_of(slot) {
+                exact_owners.add(owner);
+            }
+        }
+
+        for &index in exact_owners.as_slice() {
+            let action = self.deliver_exact(index, frame, env, sink);
+            resolution.claimed = true;
+            resolution.action = stronger(resolution.action, action);
+        }
+
+        if !before_candidates.is_empty() {
+            resolution.claimed = true;
+            let action =
+                self.trigger_before(frame, cause.address, before_candidates, regs, env, sink)?;
+            resolution.action = stronger(resolution.action, action);
+        } else if !cause.slots.is_empty() && !cause.slots_exact && !resolution.claimed {
+            // A data match the layer has no armed slot for (stale hardware state).
+            self.stats.stray_hits += 1;
+        }
+
+        regs.reset_status()?;
+        Ok(resolution)
+    }
+
+    /// Cancel the step pending for `task` because its PC changed (signal delivery, ptrace):
+    /// re-arm the disarmed slots and stop stepping; nothing is delivered, since the access
+    /// never happened. Returns whether a step was pending.
+    ///
+    /// # Errors
+    /// The register backend's error.
+    pub fn cancel_step<R>(
+        &mut self,
+        task: TaskId,
+        cpu: crate::CpuId,
+        regs: &mut R,
+    ) -> Result<bool, R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+    {
+        let Some(position) = self.pending_position(task) else {
+            return Ok(false);
+        };
+        let Some(step) = self.pending[position].take() else {
+            return Ok(false);
+        };
+        self.stats.cancelled_steps += 1;
+        self.reinstall(step.disarmed, task, cpu, regs)?;
+        regs.set_single_step(false)?;
+        Ok(true)
+    }
+
+    /// The address of the instruction `task` is stepping over, if an interlock step is
+    /// pending. A kernel that moves the task's PC elsewhere calls
+    /// [`cancel_step`](Self::cancel_step).
+    #[must_use]
+    pub fn pending_step(&self, task: TaskId) -> Option<u64> {
+        self.pending_for(task).map(|p| p.pc)
+    }
+
+    pub(super) fn pending_for(&self, task: TaskId) -> Option<&PendingStep> {
+        self.pending.iter().flatten().find(|p| p.task == task)
+    }
+
+    fn pending_position(&self, task: TaskId) -> Option<usize> {
+        self.pending
+            .iter()
+            .position(|p| p.is_some_and(|p| p.task == task))
+    }
+
+    /// A hit reported exactly by the hardware (x86 B bits, CIABR).
+    fn deliver_exact<E: ExceptionEnvironment, S: EventSink>(
+        &mut self,
+        index: usize,
+        frame: &TrapFrame,
+        env: &mut E,
+        sink: &mut S,
+    ) -> ResumeAction {
+        let id = self.id_of(index);
+        let capabilities = *self.arch.capabilities();
+        let Some(entry) = self.entries[index].as_mut() else {
+            return ResumeAction::Resume;
+        };
+        let request = entry.request;
+        if !request.privilege().intersects(frame.mode.privilege())
+            || !request.scope().covers(frame.task, frame.cpu)
+        {
+            self.stats.stray_hits += 1;
+            return ResumeAction::Resume;
+        }
+        let native = capabilities.native_timing(request.access());
+        let hit = if request.is_execute() {
+            let address = entry.plan.iter().next().map(|p| p.hardware_range().start());
+            Hit {
+                timing: native,
+                access: Some(AccessKind::EXECUTE),
+                address,
+                values: None,
+            }
+        } else {
+            let values = request
+                .access()
+                .contains(AccessKind::WRITE)
+                .then(|| last_observed_change(entry, env));
+            Hit {
+                timing: native,
+                access: None,
+                address: None,
+                values,
+            }
+        };
+        let one_shot = request.delivery() == Delivery::Before;
+        if one_shot {
+            entry.enabled = false;
+        }
+        self.stats.delivered_hits += 1;
+        sink.deliver(Event {
+            request: id,
+            task: frame.task,
+            cpu: frame.cpu,
+            pc: frame.pc,
+            kind: EventKind::Hit(hit),
+        });
+        match (one_shot, native) {
+            (true, _) => ResumeAction::Stop,
+            (false, Timing::Before) => ResumeAction::ResumeWithResumeFlag,
+            (false, Timing::After) => ResumeAction::Resume,
+        }
+    }
+
+    /// A trigger-before data match (PPC64 DSI): decode the instruction, split real hits from
+    /// strays, deliver `before` stops, or start the interlock for `after` consumers.
+    fn trigger_before<R, E, S>(
+        &mut self,
+        frame: &TrapFrame,
+        reported_address: Option<u64>,
+        candidates: SlotSet,
+        regs: &mut R,
+        env: &mut E,
+        sink: &mut S,
+    ) -> Result<ResumeAction, R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+        E: ExceptionEnvironment,
+        S: EventSink,
+    {
+        let decoded = env.decode_access(frame.pc).ok().flatten();
+        let Some(access) = decoded else {
+            let fired = self.slots_containing(candidates, reported_address);
+            self.disable_owners(
+                fired,
+                DisableReason::UndecodableInstruction,
+                frame,
+                regs,
+                sink,
+            )?;
+            return Ok(ResumeAction::Resume);
+        };
+        let fired = self.fired_slots(candidates, &access, reported_address);
+        let Ok(access_range) = AddressRange::new(access.addr, u64::from(access.size)) else {
+            self.disable_owners(
+                fired,
+                DisableReason::UndecodableInstruction,
+                frame,
+                regs,
+                sink,
+            )?;
+            return Ok(ResumeAction::Resume);
+        };
+
+        let mut owners = Owners::new();
+        let mut unowned = 0u64;
+        for slot in fired.iter() {
+            match self.owner_of(slot) {
+                Some(owner) => owners.add(owner),
+                None => unowned += 1,
+            }
+        }
+        self.stats.stray_hits += unowned;
+
+        let mut real = Owners::new();
+        for &index in owners.as_slice() {
+            let is_real = self.entries[index].as_ref().is_some_and(|e| {
+                e.enabled
+                    && e.request.range().overlaps(&access_range)
+                    && e.request.access().intersects(access.kind)
+                    && e.request.privilege().intersects(frame.mode.privilege())
+                    && e.request.scope().covers(frame.task, frame.cpu)
+            });
+            if is_real {
+                real.add(index);
+            } else {
+                self.stats.stray_hits += 1;
+            }
+        }
+
+        // ptrace-style consumers stop before the access; the instruction runs again when the
+        // task resumes, and the continuous consumers are served then (stop first, hit once).
+        let mut stopped = false;
+        for &index in real.as_slice() {
+            let Some(entry) = self.entries[index].as_mut() else {
+                continue;
+            };
+            if entry.request.delivery() == Delivery::After {
+                continue;
+            }
+            entry.enabled = false;
+            stopped = true;
+            let address = first_overlap(entry.request.range(), access_range);
+            self.stats.delivered_hits += 1;
+            sink.deliver(Event {
+                request: self.id_of(index),
+                task: frame.task,
+                cpu: frame.cpu,
+                pc: frame.pc,
+                kind: EventKind::Hit(Hit {
+                    timing: Timing::Before,
+                    access: Some(access.kind),
+                    address: Some(address),
+                    values: None,
+                }),
+            });
+        }
+        if stopped {
+            let remaining = self.armed_slots(frame.task, frame.cpu);
+            for slot in fired.difference(remaining).iter() {
+                regs.uninstall(slot)?;
+            }
+            return Ok(ResumeAction::Stop);
+        }
+
+        if matches!(
+            access.class,
+            AccessClass::LoadReserve | AccessClass::StoreConditional
+        ) {
+            self.disable_owners(fired, DisableReason::AtomicReservation, frame, regs, sink)?;
+            return Ok(ResumeAction::Resume);
+        }
+
+        let mut step = PendingStep {
+            task: frame.task,
+            pc: frame.pc,
+            disarmed: fired,
+            hits: [None; MAX_HITS],
+        };
+        for (place, &index) in step.hits.iter_mut().zip(real.as_slice()) {
+            let Some(entry) = self.entries[index].as_ref() else {
+                continue;
+            };
+            let range = entry.request.range();
+            let address = first_overlap(range, access_range);
+            let values = if access.kind.contains(AccessKind::WRITE) {
+                range
+                    .intersection(&access_range)
+                    .map(|touched| exact_old_values(touched, env))
+            } else {
+                None
+            };
+            *place = Some(PendingHit {
+                id: self.id_of(index),
+                access: access.kind,
+                address,
+                values,
+            });
+        }
+        for slot in fired.iter() {
+            regs.uninstall(slot)?;
+        }
+        self.stats.steps += 1;
+
+        if frame.mode == ExecutionMode::User {
+            if let Some(previous) = self.pending_position(frame.task) {
+                // A new hit while a step is pending means the PC moved without cancel_step:
+                // the old step is void (its access never completed).
+                self.pending[previous] = None;
+                self.stats.cancelled_steps += 1;
+            }
+            match self.pending.iter().position(Option::is_none) {
+                Some(free) => {
+                    self.pending[free] = Some(step);
+                    regs.set_single_step(true)?;
+                    Ok(ResumeAction::Step)
+                }
+                None => {
+                    self.disable_owners(fired, DisableReason::InterlockFull, frame, regs, sink)?;
+                    Ok(ResumeAction::Resume)
+                }
+            }
+        } else {
+            match env.emulate(frame.pc) {
+                Ok(()) => {
+                    self.finish(step, frame, regs, env, sink)?;
+                    Ok(ResumeAction::Resume)
+                }
+                Err(_) => {
+                    self.disable_owners(fired, DisableReason::EmulationFailed, frame, regs, sink)?;
+                    Ok(ResumeAction::Resume)
+                }
+            }
+        }
+    }
+
+    /// The trace after the stepped instruction: re-arm, then deliver with the access done.
+    fn complete_step<R, E, S>(
+        &mut self,
+        frame: &TrapFrame,
+        regs: &mut R,
+        env: &mut E,
+        sink: &mut S,
+    ) -> Result<(), R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+        E: ExceptionEnvironment,
+        S: EventSink,
+    {
+        let Some(position) = self.pending_position(frame.task) else {
+            return Ok(());
+        };
+        let Some(step) = self.pending[position].take() else {
+            return Ok(());
+        };
+        regs.set_single_step(false)?;
+        self.finish(step, frame, regs, env, sink)
+    }
+
+    fn finish<R, E, S>(
+        &mut self,
+        step: PendingStep,
+        frame: &TrapFrame,
+        regs: &mut R,
+        env: &mut E,
+        sink: &mut S,
+    ) -> Result<(), R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+        E: ExceptionEnvironment,
+        S: EventSink,
+    {
+        self.reinstall(step.disarmed, frame.task, frame.cpu, regs)?;
+        for hit in step.hits.iter().flatten() {
+            if self.entry(hit.id).is_none_or(|e| !e.enabled) {
+                continue;
+            }
+            let values = hit.values.map(|mut change| {
+                if let Ok(range) = AddressRange::new(change.addr, change.new_mut().len() as u64) {
+                    let mut buf = [0; MAX_VALUE_BYTES];
+                    if read_prefix(env, range, &mut buf) {
+                        let len = change.new_mut().len();
+                        change.new_mut().copy_from_slice(&buf[..len]);
+                    }
+                }
+                change
+            });
+            self.stats.delivered_hits += 1;
+            sink.deliver(Event {
+                request: hit.id,
+                task: frame.task,
+                cpu: frame.cpu,
+                pc: frame.pc,
+                kind: EventKind::Hit(Hit {
+                    timing: Timing::After,
+                    access: Some(hit.access),
+                    address: Some(hit.address),
+                    values,
+                }),
+            });
+        }
+        Ok(())
+    }
+
+    /// Install again those of `slots` that are armed for `task` on `cpu`.
+    fn reinstall<R>(
+        &mut self,
+        slots: SlotSet,
+        task: TaskId,
+        cpu: crate::CpuId,
+        regs: &mut R,
+    ) -> Result<(), R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+    {
+        let armed = self.armed_slots(task, cpu);
+        for slot in slots.intersection(armed).iter() {
+            if let Some(image) = self.image_of(slot) {
+                regs.install(slot, image)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The candidate slots that fire on `access`: their hardware range overlaps the access's
+    /// match window and they watch its kind. If none does (the hardware and the decoder
+    /// disagree), fall back to the reported address, then to every candidate, so the step
+    /// never re-triggers forever.
+    fn fired_slots(
+        &self,
+        candidates: SlotSet,
+        access: &DecodedAccess,
+        reported_address: Option<u64>,
+    ) -> SlotSet {
+        let window = self.arch.match_window(access);
+        let fired = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
+            let fires = self.program_of(slot).is_some_and(|p| {
+                window.is_some_and(|w| p.hardware_range().overlaps(&w))
+                    && p.hardware_access().intersects(access.kind)
+            });
+            if fires { set.with(slot) } else { set }
+        });
+        if fired.is_empty() {
+            self.slots_containing(candidates, reported_address)
+        } else {
+            fired
+        }
+    }
+
+    fn slots_containing(&self, candidates: SlotSet, address: Option<u64>) -> SlotSet {
+        let Some(address) = address else {
+            return candidates;
+        };
+        let matching = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
+            if self
+                .program_of(slot)
+                .is_some_and(|p| p.hardware_range().contains(address))
+            {
+                set.with(slot)
+            } else {
+                set
+            }
+        });
+        if matching.is_empty() {
+            candidates
+        } else {
+            matching
+        }
+    }
+
+    /// Disable every request owning one of `slots`, uninstall their slots, and tell them.
+    fn disable_owners<R, S>(
+        &mut self,
+        slots: SlotSet,
+        reason: DisableReason,
+        frame: &TrapFrame,
+        regs: &mut R,
+        sink: &mut S,
+    ) -> Result<(), R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+        S: EventSink,
+    {
+        let mut owners = Owners::new();
+        for slot in slots.iter() {
+            if let Some(owner) = self.owner_of(slot) {
+                owners.add(owner);
+            }
+        }
+        for &index in owners.as_slice() {
+            let id = self.id_of(index);
+            let Some(entry) = self.entries[index].as_mut() else {
+                continue;
+            };
+            entry.enabled = false;
+            let owned = entry.slot_set();
+            for slot in owned.iter() {
+                regs.uninstall(slot)?;
+            }
+            self.stats.disabled += 1;
+            sink.deliver(Event {
+                request: id,
+                task: frame.task,
+                cpu: frame.cpu,
+                pc: frame.pc,
+                kind: EventKind::Disabled(reason),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The stronger of two resume actions: a stop wins over a step, a step over RF, RF over resume.
+const fn stronger(a: ResumeAction, b: ResumeAction) -> ResumeAction {
+    const fn rank(action: ResumeAction) -> u8 {
+        match action {
+            ResumeAction::Resume => 0,
+            ResumeAction::ResumeWithResumeFlag => 1,
+            ResumeAction::Step => 2,
+            ResumeAction::Stop => 3,
+        }
+    }
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+/// The first byte of `access` inside `watched` (they overlap when this is called).
+fn first_overlap(watched: AddressRange, access: AddressRange) -> u64 {
+    watched
+        .intersection(&access)
+        .map_or(access.start(), |r| r.start())
+}
+
+/// Old values read before the access (exact), new values filled in after it.
+fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, env: &mut E) -> ValueChange {
+    let truncated = touched.len() > MAX_VALUE_BYTES as u64;
+    let len = u8::try_from(touched.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
+    let mut change = ValueChange::new(touched.start(), len, true, truncated);
+    let mut buf = [0; MAX_VALUE_BYTES];
+    if read_prefix(env, touched, &mut buf) {
+        let n = change.old_mut().len();
+        change.old_mut().copy_from_slice(&buf[..n]);
+    }
+    change
+}
+
+/// x86: old = the value last observed by the layer, new = now; the snapshot moves forward.
+fn last_observed_change<A: DebugArchitecture, E: ExceptionEnvironment>(
+    entry: &mut super::table::Entry<A>,
+    env: &mut E,
+) -> ValueChange {
+    let range = entry.request.range();
+    let truncated = range.len() > MAX_VALUE_BYTES as u64;
+    let len = u8::try_from(range.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
+    let mut change = ValueChange::new(range.start(), len, false, truncated);
+    let n = usize::from(len);
+    change.old_mut().copy_from_slice(&entry.snapshot.bytes[..n]);
+    let mut now = [0; MAX_VALUE_BYTES];
+    if read_prefix(env, range, &mut now) {
+        change.new_mut().copy_from_slice(&now[..n]);
+        entry.snapshot.bytes = now;
+        entry.snapshot.valid = true;
+    }
+    change
+}

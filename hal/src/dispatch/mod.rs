@@ -1,0 +1,31 @@
+//! The exception pipeline: from a debug exception's raw status to consumer events.
+//!
+//! A [`Dispatcher`] owns the registered requests and the per-task single-step interlock.
+//! Until reservation lands, slots come from a fixed table: first fit, no sharing, and a
+//! request is accepted only when its pool has enough slots free *globally*, so every
+//! combination of scopes fits the hardware at once.
+//!
+//! The kernel calls three things:
+//! - [`Dispatcher::switch_in`] whenever a task starts running on a CPU (context switch,
+//!   migration, return after a registration change): it installs exactly the slots whose
+//!   requests cover that task on that CPU;
+//! - [`Dispatcher::handle_exception`] from the debug exception (x86 #DB; PPC64 DSI with the
+//!   DABR-match bit, trace, CIABR), with only what a kernel has there;
+//! - [`Dispatcher::cancel_step`] when it changes the PC of a task whose step is pending
+//!   (signal delivery, ptrace setting the PC).
+
+mod error;
+mod event;
+mod frame;
+mod interlock;
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use error::DispatchError;
+pub use event::{
+    DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, SignalRecord,
+    ValueChange,
+};
+pub use frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
+pub use table::{Dispatcher, Statistics};

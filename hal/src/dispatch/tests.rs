@@ -1,0 +1,523 @@
+//! Dispatcher behaviour on two toy architectures: one that traps after the access with exact
+//! slot bits (x86-like), one that fires before it with only an address (PPC64-like). The
+//! real backends and simulated CPUs are exercised in the workspace's `tests/`.
+
+use super::*;
+use crate::{
+    AccessClass, AccessKind, AddressRange, AddressSpacePolicy, Capabilities, CpuId,
+    DebugArchitecture, DecodeError, DecodedAccess, Delivery, EmulateError, ExceptionCause,
+    InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, Plan, PoolKind,
+    PrivilegeFilter, RegisterAccess, Request, RequestError, Scope, SlotId, SlotPool, SlotProgram,
+    SlotSet, TaskId, Timing,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ToyProgram {
+    range: AddressRange,
+    access: AccessKind,
+}
+
+impl SlotProgram for ToyProgram {
+    fn pool(&self) -> PoolKind {
+        PoolKind::Data
+    }
+    fn hardware_range(&self) -> AddressRange {
+        self.range
+    }
+    fn hardware_access(&self) -> AccessKind {
+        self.access
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ToyStatus {
+    /// Exact slot bits (x86 DR6-like), with BS.
+    Exact { slots: u8, single_step: bool },
+    /// A data match with an address (DSI-like).
+    DataMatch { dar: u64 },
+    /// A trace interrupt.
+    Trace,
+}
+
+struct ToyArch {
+    capabilities: Capabilities,
+}
+
+const POOLS: &[SlotPool] = &[SlotPool {
+    kind: PoolKind::Data,
+    count: 2,
+    serves: AccessKind::DATA,
+    register: "TOY",
+}];
+
+impl ToyArch {
+    fn new(timing: Timing) -> Self {
+        Self {
+            capabilities: Capabilities {
+                arch: "toy",
+                profile: "toy",
+                pools: POOLS,
+                data_len_pow2_mask: 0b1111,
+                max_data_len: 64,
+                granularity: if timing == Timing::Before { 8 } else { 1 },
+                data_boundary: None,
+                data_timing: timing,
+                execute_timing: Timing::Before,
+                hardware_privileges: PrivilegeFilter::all(),
+                read_only_data: true,
+            },
+        }
+    }
+}
+
+impl DebugArchitecture for ToyArch {
+    type Program = ToyProgram;
+    type SlotImage = ToyProgram;
+    type Status = ToyStatus;
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+    fn address_space(&self) -> AddressSpacePolicy {
+        AddressSpacePolicy {
+            user_limit: 0x8000_0000,
+            forbidden: &[],
+        }
+    }
+    fn plan(&self, request: &Request) -> Result<Plan<ToyProgram>, RequestError> {
+        let range = request
+            .range()
+            .rounded_out(self.capabilities.granularity)
+            .ok_or(RequestError::RangeWraps { addr: 0, len: 0 })?;
+        let mut plan = Plan::new();
+        plan.push(ToyProgram {
+            range,
+            access: request.access(),
+        })?;
+        Ok(plan)
+    }
+    fn encode(&self, _slot: SlotId, program: &ToyProgram) -> Result<ToyProgram, RequestError> {
+        Ok(*program)
+    }
+    fn decode_status(&self, status: &ToyStatus) -> ExceptionCause {
+        let data = |i| SlotId::new(PoolKind::Data, i).unwrap();
+        match *status {
+            ToyStatus::Exact { slots, single_step } => ExceptionCause {
+                slots: (0..2)
+                    .filter(|i| slots & (1 << i) != 0)
+                    .fold(SlotSet::EMPTY, |s, i| s.with(data(i))),
+                slots_exact: true,
+                single_step,
+                ..ExceptionCause::default()
+            },
+            ToyStatus::DataMatch { dar } => ExceptionCause {
+                slots: SlotSet::EMPTY.with(data(0)).with(data(1)),
+                slots_exact: false,
+                address: Some(dar),
+                ..ExceptionCause::default()
+            },
+            ToyStatus::Trace => ExceptionCause {
+                single_step: true,
+                ..ExceptionCause::default()
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ToyRegs {
+    installed: [Option<ToyProgram>; 2],
+    single_step: bool,
+    resets: u32,
+}
+
+#[derive(Debug)]
+struct Never;
+impl core::fmt::Display for Never {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("never")
+    }
+}
+impl core::error::Error for Never {}
+
+impl RegisterAccess for ToyRegs {
+    type Image = ToyProgram;
+    type Status = ToyStatus;
+    type Error = Never;
+    fn install(&mut self, slot: SlotId, image: ToyProgram) -> Result<(), Never> {
+        self.installed[usize::from(slot.index())] = Some(image);
+        Ok(())
+    }
+    fn uninstall(&mut self, slot: SlotId) -> Result<(), Never> {
+        self.installed[usize::from(slot.index())] = None;
+        Ok(())
+    }
+    fn read_status(&mut self) -> Result<ToyStatus, Never> {
+        Ok(ToyStatus::Trace)
+    }
+    fn reset_status(&mut self) -> Result<(), Never> {
+        self.resets += 1;
+        Ok(())
+    }
+    fn set_single_step(&mut self, enabled: bool) -> Result<(), Never> {
+        self.single_step = enabled;
+        Ok(())
+    }
+}
+
+/// 256 bytes of memory at 0x1000, and the access the "instruction at the PC" makes.
+struct ToyEnv {
+    memory: [u8; 256],
+    access: Option<DecodedAccess>,
+    emulated: u32,
+}
+
+impl ToyEnv {
+    fn new() -> Self {
+        Self {
+            memory: core::array::from_fn(|i| i as u8),
+            access: None,
+            emulated: 0,
+        }
+    }
+    /// Perform the decoded access's write (what the CPU does once the step runs).
+    fn perform(&mut self, value: u8) {
+        let a = self.access.unwrap();
+        for i in 0..a.size as usize {
+            self.memory[a.addr as usize - 0x1000 + i] = value;
+        }
+    }
+}
+
+impl MemoryRead for ToyEnv {
+    fn read_memory(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryReadError> {
+        let start = addr
+            .checked_sub(0x1000)
+            .ok_or(MemoryReadError::Unmapped { addr })? as usize;
+        let src = self
+            .memory
+            .get(start..start + buf.len())
+            .ok_or(MemoryReadError::Unmapped { addr })?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+impl InstructionDecode for ToyEnv {
+    fn decode_access(&mut self, _pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
+        Ok(self.access)
+    }
+}
+impl InstructionEmulate for ToyEnv {
+    fn emulate(&mut self, _pc: u64) -> Result<(), EmulateError> {
+        self.emulated += 1;
+        self.perform(0xEE);
+        Ok(())
+    }
+}
+
+const T1: TaskId = TaskId(1);
+const CPU0: CpuId = CpuId(0);
+const CPU1: CpuId = CpuId(1);
+
+fn frame(pc: u64, mode: ExecutionMode) -> TrapFrame {
+    TrapFrame {
+        task: T1,
+        cpu: CPU0,
+        pc,
+        mode,
+    }
+}
+
+fn write_access(addr: u64, size: u32, class: AccessClass) -> DecodedAccess {
+    DecodedAccess {
+        addr,
+        size,
+        kind: AccessKind::WRITE,
+        class,
+    }
+}
+
+type Toy = Dispatcher<ToyArch, 4, 2>;
+
+fn watch(d: &mut Toy, env: &mut ToyEnv, addr: u64, len: u64, delivery: Delivery) -> RequestId {
+    let request = Request::builder(addr, len, AccessKind::READ_WRITE)
+        .scope(Scope::Task(T1))
+        .privilege(PrivilegeFilter::USER | PrivilegeFilter::KERNEL)
+        .delivery(delivery)
+        .build()
+        .unwrap();
+    d.register(request, env).unwrap()
+}
+
+#[derive(Default)]
+struct Collected(std::vec::Vec<Event>);
+impl EventSink for Collected {
+    fn deliver(&mut self, event: Event) {
+        self.0.push(event);
+    }
+}
+
+extern crate std;
+
+#[test]
+fn trap_after_delivers_last_observed_old_value_and_drops_unarmed_bits() {
+    let mut d = Toy::new(ToyArch::new(Timing::After));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    let id = watch(&mut d, &mut env, 0x1010, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    assert!(regs.installed[0].is_some());
+
+    env.memory[0x10] = 0xAB; // the CPU wrote, then trapped
+    let status = ToyStatus::Exact {
+        slots: 0b11,
+        single_step: false,
+    };
+    let r = d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        status,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    );
+    assert_eq!(r.unwrap().action, ResumeAction::Resume);
+    assert_eq!(
+        sink.0.len(),
+        1,
+        "slot 1 is not armed: a stray, not an event"
+    );
+    assert_eq!(d.statistics().stray_hits, 1);
+    let EventKind::Hit(hit) = sink.0[0].kind else {
+        panic!("expected a hit")
+    };
+    assert_eq!(sink.0[0].request, id);
+    assert_eq!(hit.timing, Timing::After);
+    let values = hit.values.unwrap();
+    assert!(!values.old_exact);
+    assert_eq!(values.old(), &[0x10, 0x11, 0x12, 0x13]);
+    assert_eq!(values.new_value(), &[0xAB, 0x11, 0x12, 0x13]);
+    assert_eq!(regs.resets, 1, "status is reset after every exception");
+}
+
+#[test]
+fn trigger_before_after_delivery_steps_then_delivers_exact_values() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    watch(&mut d, &mut env, 0x1012, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    env.access = Some(write_access(0x1013, 2, AccessClass::Plain));
+
+    let dsi = ToyStatus::DataMatch { dar: 0x1013 };
+    let r = d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        dsi,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    );
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    assert!(
+        sink.0.is_empty(),
+        "nothing is delivered before the access completes"
+    );
+    assert!(
+        regs.single_step && regs.installed[0].is_none(),
+        "disarmed and stepping"
+    );
+    assert_eq!(d.pending_step(T1), Some(0x400));
+
+    env.perform(0x77);
+    let r = d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    );
+    assert!(r.unwrap().claimed);
+    assert!(
+        !regs.single_step && regs.installed[0].is_some(),
+        "re-armed, step off"
+    );
+    let EventKind::Hit(hit) = sink.0[0].kind else {
+        panic!("expected a hit")
+    };
+    assert_eq!(hit.address, Some(0x1013));
+    let values = hit.values.unwrap();
+    assert!(values.old_exact);
+    assert_eq!(values.old(), &[0x13, 0x14]);
+    assert_eq!(values.new_value(), &[0x77, 0x77]);
+}
+
+#[test]
+fn access_inside_the_doubleword_but_outside_the_request_is_a_stray() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    watch(&mut d, &mut env, 0x1012, 4, Delivery::After); // bytes 2..6 of the doubleword
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    env.access = Some(write_access(0x1016, 2, AccessClass::Plain)); // bytes 6..8
+
+    let dsi = ToyStatus::DataMatch { dar: 0x1016 };
+    let r = d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        dsi,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    );
+    assert_eq!(
+        r.unwrap().action,
+        ResumeAction::Step,
+        "still stepped past, to not re-fire"
+    );
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    )
+    .unwrap();
+    assert!(sink.0.is_empty());
+    assert_eq!(d.statistics().stray_hits, 1);
+    assert!(regs.installed[0].is_some());
+}
+
+#[test]
+fn before_delivery_is_a_one_shot_stop() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    let id = watch(&mut d, &mut env, 0x1010, 8, Delivery::Before);
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    env.access = Some(write_access(0x1014, 4, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1014 };
+    let r = d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        dsi,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    );
+    assert_eq!(r.unwrap().action, ResumeAction::Stop);
+    let EventKind::Hit(hit) = sink.0[0].kind else {
+        panic!("expected a hit")
+    };
+    assert_eq!((hit.timing, hit.address), (Timing::Before, Some(0x1014)));
+    assert_eq!(sink.0[0].signal_record().unwrap().addr, 0x1014);
+    assert!(!d.is_enabled(id) && regs.installed[0].is_none());
+    d.rearm(id).unwrap();
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    assert!(regs.installed[0].is_some());
+}
+
+#[test]
+fn store_conditional_disables_with_an_event() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    let id = watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    env.access = Some(write_access(0x1010, 8, AccessClass::StoreConditional));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        dsi,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(
+        sink.0[0].kind,
+        EventKind::Disabled(DisableReason::AtomicReservation)
+    );
+    assert!(!d.is_enabled(id) && !regs.single_step);
+}
+
+#[test]
+fn pending_step_follows_the_task_to_another_cpu_and_can_be_cancelled() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut regs0, mut regs1) = (ToyRegs::default(), ToyRegs::default());
+    let (mut env, mut sink) = (ToyEnv::new(), Collected::default());
+    watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut regs0).unwrap();
+    env.access = Some(write_access(0x1010, 1, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        dsi,
+        &mut regs0,
+        &mut env,
+        &mut sink,
+    )
+    .unwrap();
+
+    // Migrated before the step ran: the new CPU must not arm the disarmed slot.
+    d.switch_in(T1, CPU1, &mut regs1).unwrap();
+    assert!(regs1.installed[0].is_none());
+    // The PC changes (signal delivery): cancel re-arms, nothing is delivered.
+    assert!(d.cancel_step(T1, CPU1, &mut regs1).unwrap());
+    assert!(regs1.installed[0].is_some() && sink.0.is_empty());
+    assert_eq!(d.statistics().cancelled_steps, 1);
+}
+
+#[test]
+fn kernel_mode_hits_are_emulated_and_delivered_at_once() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut regs).unwrap();
+    env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    let r = d.handle_exception(
+        &frame(0x400, ExecutionMode::Kernel),
+        dsi,
+        &mut regs,
+        &mut env,
+        &mut sink,
+    );
+    assert_eq!(r.unwrap().action, ResumeAction::Resume);
+    assert_eq!(env.emulated, 1);
+    let EventKind::Hit(hit) = sink.0[0].kind else {
+        panic!("expected a hit")
+    };
+    assert_eq!(hit.values.unwrap().new_value(), &[0xEE, 0xEE]);
+    assert!(regs.installed[0].is_some() && !regs.single_step);
+}
+
+#[test]
+fn fixed_table_refuses_when_the_pool_is_full() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let mut env = ToyEnv::new();
+    watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
+    watch(&mut d, &mut env, 0x1020, 8, Delivery::After);
+    let third = Request::builder(0x1030, 8, AccessKind::WRITE)
+        .build()
+        .unwrap();
+    assert_eq!(
+        d.register(third, &mut env),
+        Err(DispatchError::NoFreeSlot {
+            pool: PoolKind::Data,
+            needed: 1,
+            free: 0
+        })
+    );
+}
+
+#[test]
+fn foreign_single_step_is_left_to_the_kernel() {
+    let mut d = Toy::new(ToyArch::new(Timing::After));
+    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    let status = ToyStatus::Exact {
+        slots: 0,
+        single_step: true,
+    };
+    let r = d
+        .handle_exception(
+            &frame(0x400, ExecutionMode::User),
+            status,
+            &mut regs,
+            &mut env,
+            &mut sink,
+        )
+        .unwrap();
+    assert!(r.foreign_single_step && !r.claimed);
+}
