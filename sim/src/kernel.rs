@@ -1,0 +1,142 @@
+//! The kernel side of the machine: what runs when the CPU enters the kernel for an exception,
+//! a fault, an interrupt or a context switch.
+//!
+//! A [`Kernel`] sees only what a kernel has at that moment (DESIGN §1): the interrupted
+//! task's register context (the trap frame, with the debug and status registers), memory
+//! through [`MemoryRead`], and an instruction decoder through [`InstructionDecode`] that decodes
+//! the instruction in memory — never the trace. The exception pipeline of the next issue
+//! implements this trait.
+
+use hwbkpt_hal::{
+    CpuId, DecodeError, DecodedAccess, InstructionDecode, MemoryRead, MemoryReadError, TaskId,
+};
+
+use crate::{Fault, Isa, Memory};
+
+/// What the machine does after a kernel hook returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resume {
+    /// Return to the interrupted context (with whatever the hook changed in it).
+    Continue,
+    /// Return control to whoever drives the machine (a ptrace-style stop); the task stays
+    /// runnable and continues where the context says when it is run again.
+    Stop,
+    /// Kill the task (the fate of an unhandled fault).
+    Kill,
+}
+
+/// The kernel's view at an entry: one CPU, the task it was running, and that task's registers.
+pub struct KernelContext<'a, I: Isa> {
+    isa: &'a I,
+    cpu: CpuId,
+    task: TaskId,
+    regs: &'a mut I::Context,
+    memory: &'a mut Memory,
+}
+
+impl<'a, I: Isa> KernelContext<'a, I> {
+    /// The context of `task` running on `cpu`.
+    pub const fn new(
+        isa: &'a I,
+        cpu: CpuId,
+        task: TaskId,
+        regs: &'a mut I::Context,
+        memory: &'a mut Memory,
+    ) -> Self {
+        Self {
+            isa,
+            cpu,
+            task,
+            regs,
+            memory,
+        }
+    }
+
+    /// The CPU model (profile switches, PC helpers).
+    #[must_use]
+    pub const fn isa(&self) -> &I {
+        self.isa
+    }
+
+    /// The CPU taking the entry.
+    #[must_use]
+    pub const fn cpu(&self) -> CpuId {
+        self.cpu
+    }
+
+    /// The interrupted task.
+    #[must_use]
+    pub const fn task(&self) -> TaskId {
+        self.task
+    }
+
+    /// The trap frame and the CPU's registers, as the hardware left them.
+    #[must_use]
+    pub const fn regs(&self) -> &I::Context {
+        self.regs
+    }
+
+    /// The registers, to change before returning (reset status, set RF, request a step).
+    pub const fn regs_mut(&mut self) -> &mut I::Context {
+        self.regs
+    }
+
+    /// The PC in the trap frame.
+    #[must_use]
+    pub fn pc(&self) -> u64 {
+        self.isa.pc(self.regs)
+    }
+
+    /// Ask for (or cancel) a trace exception after the next instruction of the interrupted
+    /// context (x86 TF, PPC64 MSR[SE]).
+    pub fn set_single_step(&mut self, enabled: bool) {
+        self.isa.set_single_step(self.regs, enabled);
+    }
+
+    /// Memory, for a kernel that emulates an instruction or delivers a signal frame.
+    /// Writes made here are not traced: they are the kernel's, not the program's.
+    pub const fn memory_mut(&mut self) -> &mut Memory {
+        self.memory
+    }
+
+    /// Memory, read-only.
+    #[must_use]
+    pub const fn memory(&self) -> &Memory {
+        self.memory
+    }
+}
+
+impl<I: Isa> MemoryRead for KernelContext<'_, I> {
+    fn read_memory(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryReadError> {
+        self.memory
+            .read(addr, buf)
+            .map_err(|f| MemoryReadError::Unmapped { addr: f.addr })
+    }
+}
+
+impl<I: Isa> InstructionDecode for KernelContext<'_, I> {
+    fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
+        self.isa.decode_access(self.regs, self.memory, pc)
+    }
+}
+
+/// The kernel a machine runs: handlers for exceptions, faults, interrupts and switches.
+pub trait Kernel<I: Isa> {
+    /// The CPU raised `exception` (a debug, trace or data-storage exception).
+    fn exception(&mut self, cx: &mut KernelContext<'_, I>, exception: &I::Exception) -> Resume;
+
+    /// An instruction faulted. The default kills the task, as an unhandled signal would.
+    fn fault(&mut self, _cx: &mut KernelContext<'_, I>, _fault: &Fault) -> Resume {
+        Resume::Kill
+    }
+
+    /// An external interrupt arrived while the task ran (the registers are the task's).
+    fn interrupt(&mut self, _cx: &mut KernelContext<'_, I>) {}
+
+    /// The task's registers were just restored on `cx.cpu()` (after the machine's own
+    /// save/restore of the whole context, debug registers included).
+    fn switched_in(&mut self, _cx: &mut KernelContext<'_, I>) {}
+
+    /// The task is about to be switched out of `cx.cpu()`; its registers are saved after this.
+    fn switched_out(&mut self, _cx: &mut KernelContext<'_, I>) {}
+}
