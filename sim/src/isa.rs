@@ -7,11 +7,11 @@ use crate::{Bus, Endian, FaultKind, Memory};
 /// Privilege mode of the running code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
-    /// x86 CPL 3; PPC64 MSR[PR] = 1.
+    /// x86 CPL 3; PPC64 `MSR[PR]` = 1.
     User,
-    /// x86 CPL 0; PPC64 MSR[PR] = 0, MSR[HV] = 0.
+    /// x86 CPL 0; PPC64 `MSR[PR]` = 0, `MSR[HV]` = 0.
     Supervisor,
-    /// PPC64 MSR[PR] = 0, MSR[HV] = 1.
+    /// PPC64 `MSR[PR]` = 0, `MSR[HV]` = 1.
     Hypervisor,
 }
 
@@ -65,7 +65,7 @@ pub trait Isa {
     }
 
     /// Ask for (or cancel) a trace exception after the next instruction (x86 RFLAGS.TF,
-    /// PPC64 MSR[SE]).
+    /// PPC64 `MSR[SE]`).
     fn set_single_step(&self, ctx: &mut Self::Context, enabled: bool);
 
     /// Execute one instruction (or one `rep` iteration). Memory goes through `bus`, which

@@ -88,7 +88,7 @@ impl<'a, I: Isa> KernelContext<'a, I> {
     }
 
     /// Ask for (or cancel) a trace exception after the next instruction of the interrupted
-    /// context (x86 TF, PPC64 MSR[SE]).
+    /// context (x86 TF, PPC64 `MSR[SE]`).
     pub fn set_single_step(&mut self, enabled: bool) {
         self.isa.set_single_step(self.regs, enabled);
     }

@@ -1,7 +1,7 @@
 //! # hwbkpt-sim
 //!
 //! Simulated CPUs that behave like the hardware when given raw debug-register images: an
-//! x86-64 model ([`x86`]) and a PowerPC 64 model (`ppc64`), both running on one generic
+//! x86-64 model (`x86`) and a PowerPC 64 model (`ppc64`), both running on one generic
 //! machine. Their debug hardware is decoded here, from the manuals, with code of this crate
 //! only — never by calling `hwbkpt-x86` or `hwbkpt-ppc64` — so that property tests comparing
 //! the backends with the simulator do not check the code against itself.
