@@ -4,14 +4,18 @@ use core::marker::PhantomData;
 
 use hwbkpt_hal::{RegisterAccess, SlotId};
 
-use crate::{Dr6, Dr7, SingleStep, SlotError, X86SlotImage, raw};
+use crate::{
+    Dr6, Dr7, RegisterWrite, SingleStep, SlotError, WriteSequence, X86SlotImage, install_writes,
+    raw, uninstall_writes,
+};
 
 /// Owner of the current CPU's real debug registers, for kernels running at ring 0.
 ///
-/// Installing writes DR*n* first and DR7 second (read-modify-write, other slots and reserved
-/// bits kept), so a slot is never armed with a stale address; a slot that is already armed
-/// is disarmed before its address changes, so no access is matched against the new address
-/// under the old condition. Uninstalling clears the slot's enable, R/W and LEN bits.
+/// Installing performs [`install_writes`]: DR*n* first and DR7 second (read-modify-write,
+/// other slots and reserved bits kept), so a slot is never armed with a stale address; a
+/// slot that is already armed is disarmed before its address changes, so no access is
+/// matched against the new address under the old condition. Uninstalling clears the slot's
+/// enable, R/W and LEN bits.
 /// [`reset_status`](RegisterAccess::reset_status) writes [`Dr6::RESET`], never zero.
 ///
 /// **Single-step** lives in RFLAGS.TF of the interrupted context, not in a debug register,
@@ -61,33 +65,44 @@ impl BareMetal {
     }
 }
 
+impl BareMetal {
+    /// Perform `writes` in order.
+    fn perform(writes: WriteSequence) {
+        for write in writes {
+            match write {
+                // SAFETY: `new`'s contract (CPL 0, owning CPU, GD clear or handled, a #DB
+                // handler for armed slots); the sequence writes an address only while its
+                // slot is disarmed.
+                RegisterWrite::Address { slot, address } => unsafe {
+                    raw::write_address(slot, address);
+                },
+                // SAFETY: `new`'s contract; every DR7 in a sequence is a value read from the
+                // hardware with only one slot's fields and LE/GE changed, so bits 32–63 stay
+                // clear.
+                RegisterWrite::Control(dr7) => unsafe { raw::write_dr7(dr7) },
+                // SAFETY: `new`'s contract; the only DR6 written is RESET, bits 32–63 clear.
+                RegisterWrite::Status(dr6) => unsafe { raw::write_dr6(dr6) },
+            }
+        }
+    }
+}
+
 impl RegisterAccess for BareMetal {
     type Image = X86SlotImage;
     type Status = Dr6;
     type Error = SlotError;
 
+    /// Writes the sequence of [`install_writes`]: disarm if armed, DR*n*, then DR7.
     fn install(&mut self, slot: SlotId, image: X86SlotImage) -> Result<(), SlotError> {
-        let slot = image.target(slot)?;
-        let mut dr7 = self.control();
-        if dr7.is_enabled(slot) {
-            dr7.disable_slot(slot);
-            // SAFETY: `new`'s contract; this only disarms a slot, and DR7 came from the
-            // hardware, so bits 32–63 are clear.
-            unsafe { raw::write_dr7(dr7) };
-        }
-        // SAFETY: `new`'s contract; the slot is disarmed, so the address is not live yet.
-        unsafe { raw::write_address(slot, image.address()) };
-        // SAFETY: `new`'s contract (a #DB handler expects this slot's hits); only the slot's
-        // fields and LE/GE change, so bits 32–63 stay clear.
-        unsafe { raw::write_dr7(image.install_into(dr7)) };
+        image.target(slot)?;
+        Self::perform(install_writes(self.control(), &image));
         Ok(())
     }
 
+    /// Writes the sequence of [`uninstall_writes`]: one DR7 write.
     fn uninstall(&mut self, slot: SlotId) -> Result<(), SlotError> {
         let slot = SlotError::debug_slot(slot)?;
-        let dr7 = X86SlotImage::uninstall_from(slot, self.control());
-        // SAFETY: `new`'s contract; only clears bits of a value read from the hardware.
-        unsafe { raw::write_dr7(dr7) };
+        Self::perform(uninstall_writes(self.control(), slot));
         Ok(())
     }
 
@@ -97,8 +112,7 @@ impl RegisterAccess for BareMetal {
     }
 
     fn reset_status(&mut self) -> Result<(), SlotError> {
-        // SAFETY: `new`'s contract; RESET has bits 32–63 clear.
-        unsafe { raw::write_dr6(Dr6::RESET) };
+        Self::perform(WriteSequence::from(RegisterWrite::RESET_STATUS));
         Ok(())
     }
 

@@ -36,7 +36,7 @@
 //! | planning | [`AlignedCover`] (exact, minimal), [`X86Cpu`] ([`DebugArchitecture`](hwbkpt_hal::DebugArchitecture)), [`X86Cpu::plan_io`] |
 //! | programs and images | [`X86Program`], [`X86SlotImage`], [`merge_images`] |
 //! | CPU profiles | [`X86Profile`], [`Paging`] |
-//! | register owners | [`SlotError`], [`SingleStep`]; `raw` and `BareMetal` with `instructions` on `x86_64` |
+//! | register owners | [`install_writes`] / [`uninstall_writes`] (the write order every owner follows), [`SlotError`], [`SingleStep`]; `raw` and `BareMetal` with the `instructions` feature on `x86_64` |
 //!
 //! ## Sources
 //!
@@ -77,6 +77,7 @@ mod io;
 mod length;
 mod profile;
 mod program;
+mod register_write;
 mod single_step;
 mod slot;
 mod slot_error;
@@ -99,6 +100,7 @@ pub use image::{X86SlotImage, merge_images};
 pub use length::BreakpointLength;
 pub use profile::{Paging, X86Profile};
 pub use program::X86Program;
+pub use register_write::{RegisterWrite, WriteSequence, install_writes, uninstall_writes};
 pub use single_step::{RFLAGS_TF, SingleStep};
 pub use slot::DebugSlot;
 pub use slot_error::SlotError;
