@@ -97,10 +97,10 @@ impl Dr6 {
     /// clear DR6.
     pub const RESET: Self = Self(0xFFFF_0FF0);
 
-    /// Reserved bits that read as 1: 4–10 and 17–31.
+    /// Reserved bits that read as 1: 4–10 and 17–31 (SDM §18.2.3).
     pub const RESERVED_ONES: u64 = 0x7F0 | 0xFFFE_0000;
 
-    /// Bits 32–63: a 1 makes `mov dr6` raise #GP.
+    /// Bits 32–63: a 1 makes `mov dr6` raise #GP (SDM §18.2.3, §18.2.6).
     pub const FAULTING_BITS: u64 = 0xFFFF_FFFF_0000_0000;
 
     /// Exactly `bits` (for values read from hardware).

@@ -110,11 +110,11 @@ impl Dr7Flags {
     );
 }
 
-/// First bit of the per-slot fields (R/W0).
+/// First bit of the per-slot fields, R/W0 (SDM §18.2.4).
 const FIELDS_SHIFT: u32 = 16;
-/// Each slot's R/W and LEN fields take four bits.
+/// Each slot's R/W and LEN fields take four bits: R/W*n* at `16 + 4n` (SDM §18.2.4).
 const FIELDS_PER_SLOT: u32 = 4;
-/// The LEN field sits two bits above the R/W field.
+/// LEN*n* sits two bits above R/W*n*, at `18 + 4n` (SDM §18.2.4).
 const LEN_OFFSET: u32 = 2;
 /// Mask of one two-bit field at bit 0.
 const FIELD_MASK: u64 = 0b11;
@@ -151,10 +151,10 @@ impl Dr7 {
     /// `mov dr7` raise #GP (SDM §18.2.6).
     pub const RESERVED_ZERO: u64 = 0xFFFF_FFFF_0000_0000 | 1 << 12 | 1 << 14 | 1 << 15;
 
-    /// Bits 32–63, where a 1 makes the write fault.
+    /// Bits 32–63, where a 1 makes `mov dr7` raise #GP (SDM §18.2.6).
     pub const FAULTING_BITS: u64 = 0xFFFF_FFFF_0000_0000;
 
-    /// Bits software must write as 1: bit 10.
+    /// Bits software must write as 1: bit 10 (SDM §18.2.4).
     pub const RESERVED_ONES: u64 = Dr7Flags::RESERVED_ONE.bits();
 
     /// Exactly `bits`, whatever they are (for values read from hardware).

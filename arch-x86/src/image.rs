@@ -2,9 +2,7 @@
 
 use hwbkpt_hal::{RequestError, SlotId};
 
-use crate::{
-    BreakpointLength, Condition, DebugSlot, Dr7, Dr7Flags, EnableMode, SlotError, X86Program,
-};
+use crate::{Condition, DebugSlot, Dr7, Dr7Flags, EnableMode, SlotError, X86Program};
 
 /// The register values that arm one slot: the address for DR*n* and the slot's bits of DR7
 /// (L*n*/G*n*, R/W*n*, LEN*n*, and LE/GE as the enable mode asks).
@@ -157,12 +155,6 @@ impl X86SlotImage {
             Err(e) => Err(e),
         }
     }
-
-    /// The LEN this image uses, in bytes.
-    #[must_use]
-    pub const fn length(&self) -> BreakpointLength {
-        self.program.length()
-    }
 }
 
 /// DR7 with every image installed, starting from [`Dr7::RESET`]. Later images for the same
@@ -177,6 +169,7 @@ pub fn merge_images(images: impl IntoIterator<Item = X86SlotImage>) -> Dr7 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::BreakpointLength;
     use hwbkpt_hal::PoolKind;
     use proptest::prelude::*;
 

@@ -9,7 +9,8 @@ use crate::{BreakpointLength, Condition};
 pub(crate) const LEN_FIELD: &str = "DR7 LEN";
 /// Register named in errors about an I/O breakpoint's length.
 pub(crate) const IO_LEN_FIELD: &str = "DR7 LEN (I/O)";
-/// Size of the x86 I/O port space: ports 0 to 0xFFFF.
+/// Size of the x86 I/O address space: 64K 8-bit ports, 0 to 0xFFFF (Intel SDM Vol. 1,
+/// chapter "Input/Output", section "I/O Port Addressing").
 pub(crate) const IO_PORT_SPACE: u64 = 0x1_0000;
 
 /// What one of DR0–DR3 is programmed to watch: `length` bytes at `address` (aligned to

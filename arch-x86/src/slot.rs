@@ -28,7 +28,7 @@ pub enum DebugSlot {
 }
 
 impl DebugSlot {
-    /// Number of slots: four on every x86 processor since the i386.
+    /// Number of slots: four on every x86 processor since the i386 (SDM §18.2.1).
     pub const COUNT: u8 = 4;
 
     /// All slots in register order.
