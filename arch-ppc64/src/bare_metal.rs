@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use hwbkpt_hal::{RegisterAccess, SlotId};
+use hwbkpt_hal::{RegisterAccess, RequestError, SlotId};
 
 use crate::cpu::PowerCpu;
 use crate::image::SlotImage;
@@ -15,15 +15,13 @@ use crate::step::StepRequest;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BareMetalError {
-    /// The slot does not exist (or is not usable) on this CPU profile.
-    NoSuchSlot {
+    /// The slot does not exist or is not usable on this CPU profile, or the image programs
+    /// other registers than the ones behind it.
+    Refused {
         /// The slot.
         slot: SlotId,
-    },
-    /// The image programs other registers than the ones behind the slot.
-    ImageDoesNotMatchSlot {
-        /// The slot.
-        slot: SlotId,
+        /// Why ([`RequestError::NoSlots`]).
+        reason: RequestError,
     },
     /// No interrupt status was recorded by the interrupt entry.
     NoStatus,
@@ -32,10 +30,7 @@ pub enum BareMetalError {
 impl fmt::Display for BareMetalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoSuchSlot { slot } => write!(f, "{slot:?} does not exist on this CPU"),
-            Self::ImageDoesNotMatchSlot { slot } => {
-                write!(f, "the image programs other registers than {slot:?}")
-            }
+            Self::Refused { slot, reason } => write!(f, "{slot:?}: {reason}"),
             Self::NoStatus => f.write_str("no interrupt status recorded for this exception"),
         }
     }
@@ -104,26 +99,23 @@ impl RegisterAccess for BareMetal {
     type Error = BareMetalError;
 
     fn install(&mut self, slot: SlotId, image: SlotImage) -> Result<(), BareMetalError> {
-        let registers = self
+        let sequence = self
             .cpu
-            .slot_registers(slot)
-            .map_err(|_| BareMetalError::NoSuchSlot { slot })?;
-        if registers != image.registers() {
-            return Err(BareMetalError::ImageDoesNotMatchSlot { slot });
-        }
+            .install_sequence(slot, &image)
+            .map_err(|reason| BareMetalError::Refused { slot, reason })?;
         // SAFETY: `BareMetal::new`'s contract gives the privilege and ownership; the
-        // registers exist on this profile (checked just above).
-        unsafe { raw::write_sequence(&image.install()) };
+        // registers exist on this profile (`install_sequence` checked it).
+        unsafe { raw::write_sequence(&sequence) };
         Ok(())
     }
 
     fn uninstall(&mut self, slot: SlotId) -> Result<(), BareMetalError> {
-        let registers = self
+        let sequence = self
             .cpu
-            .slot_registers(slot)
-            .map_err(|_| BareMetalError::NoSuchSlot { slot })?;
+            .disarm_sequence(slot)
+            .map_err(|reason| BareMetalError::Refused { slot, reason })?;
         // SAFETY: as in `install`.
-        unsafe { raw::write_sequence(&registers.disarm()) };
+        unsafe { raw::write_sequence(&sequence) };
         Ok(())
     }
 

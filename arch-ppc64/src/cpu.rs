@@ -6,7 +6,7 @@ use hwbkpt_hal::{
 };
 
 use crate::encode::{encode_ciabr, encode_dabr, encode_dawr};
-use crate::image::{DawrIndex, SlotImage, SlotRegisters};
+use crate::image::{DawrIndex, SlotImage, SlotRegisters, WriteSequence};
 use crate::plan::{doubleword_window, slots_needed, split};
 use crate::profile::{DataRegister, PowerProfile};
 use crate::program::{DataWatch, InstructionBreak, PowerProgram, Translation};
@@ -21,6 +21,7 @@ const ONE_CIABR_REASON: &str = "there is one CIABR, slot 0";
 const NO_SUCH_DATA_SLOT_REASON: &str = "the profile has fewer data slots";
 const NO_SHARED_REASON: &str = "PPC64 has separate data and instruction slots";
 const WRONG_POOL_REASON: &str = "the slot belongs to another pool than the program";
+const IMAGE_MISMATCH_REASON: &str = "the image programs other registers than the slot's";
 const CIABR_AFTER_REASON: &str =
     "CIABR reports after the instruction completed (NIP is the next instruction)";
 
@@ -120,6 +121,33 @@ impl PowerCpu {
                 }
             }
         }
+    }
+
+    /// The `mtspr`s that install `image` in `slot`, in order ([`SlotImage::install`]).
+    ///
+    /// # Errors
+    /// [`RequestError::NoSlots`] when the slot does not exist or is not usable on this CPU,
+    /// or when the image programs other registers than the ones behind the slot.
+    pub fn install_sequence(
+        &self,
+        slot: SlotId,
+        image: &SlotImage,
+    ) -> Result<WriteSequence, RequestError> {
+        if self.slot_registers(slot)? != image.registers() {
+            return Err(RequestError::NoSlots {
+                kind: slot.pool().name(),
+                reason: IMAGE_MISMATCH_REASON,
+            });
+        }
+        Ok(image.install())
+    }
+
+    /// The `mtspr` that disarms `slot` ([`SlotRegisters::disarm`]).
+    ///
+    /// # Errors
+    /// [`RequestError::NoSlots`] when the slot does not exist or is not usable on this CPU.
+    pub fn disarm_sequence(&self, slot: SlotId) -> Result<WriteSequence, RequestError> {
+        Ok(self.slot_registers(slot)?.disarm())
     }
 
     const fn no_data_slot(&self) -> RequestError {

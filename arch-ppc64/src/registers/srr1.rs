@@ -3,9 +3,9 @@
 //! On an interrupt SRR1 receives the interrupted MSR (IBM bits 0:32, 37:41, 48:63), and
 //! interrupt-specific causes in bits 33:36 and 42:47. For the trace interrupt (vector
 //! 0xD00), IBM bit 43 reports a CIABR match (Power ISA v2.07B Book III-S "Trace
-//! Interrupt"; QEMU's `ppc_cpu_debug_excp_handler` raises the trace interrupt with SRR1
-//! bits 33 and 43 for a CIABR match). A single-step trace has MSR\[SE\] (IBM 53) set in the
-//! saved MSR.
+//! Interrupt"; both QEMU's `ppc_cpu_debug_excp_handler` and microwatt's `execute1.vhdl` set
+//! SRR1 bits 33 and 43 for a CIABR match, bit 33 alone for other traces). A single-step
+//! trace has MSR\[SE\] (IBM 53) set in the saved MSR.
 
 use bitflags::bitflags;
 

@@ -3,6 +3,7 @@
 mod errors;
 mod planning;
 mod properties;
+mod sequences;
 mod status;
 mod vectors;
 
