@@ -59,7 +59,7 @@ impl BareMetal {
     /// The registers of the CPU this code runs on, described by `cpu`.
     ///
     /// # Safety
-    /// Every method then executes `mtspr` on the debug SPRs, so: the code runs in supervisor
+    /// `install` and `uninstall` then execute `mtspr` on the debug SPRs, so: the code runs in supervisor
     /// state, and in hypervisor state on POWER8 and later (DAWR/DAWRX/CIABR are hypervisor
     /// resources, see [`raw`](crate::raw)); `cpu` describes this CPU; the value stays on this
     /// CPU (no migration while it is used); and nothing else programs these registers
@@ -132,5 +132,25 @@ impl RegisterAccess for BareMetal {
     fn set_single_step(&mut self, enabled: bool) -> Result<(), BareMetalError> {
         self.step.request(enabled);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hwbkpt_hal::PoolKind;
+
+    // Only what runs without touching an SPR: under qemu-user every mtspr is SIGILL.
+    #[test]
+    fn errors_read_well() {
+        let slot = SlotId::new(PoolKind::Data, 0).unwrap();
+        let cpu = PowerCpu::new(crate::PowerProfile::Power9);
+        let reason = cpu.disarm_sequence(slot).unwrap_err();
+        let e = BareMetalError::Refused { slot, reason };
+        assert!(e.to_string().contains("POWER9 DAWR disabled"));
+        assert_eq!(
+            BareMetalError::NoStatus.to_string(),
+            "no interrupt status recorded for this exception"
+        );
     }
 }
