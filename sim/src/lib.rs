@@ -71,6 +71,7 @@ mod task;
 mod trace;
 
 // The PPC64 model (`sim/src/ppc64/`) plugs in here: `pub mod ppc64;`
+pub mod ppc64;
 
 pub use bus::{Bus, MAX_ACCESS};
 pub use isa::{Isa, Mode, StepOutcome};
