@@ -1,7 +1,7 @@
 //! # hwbkpt-sim
 //!
 //! Simulated CPUs that behave like the hardware when given raw debug-register images: an
-//! x86-64 model (`x86`) and a PowerPC 64 model (`ppc64`), both running on one generic
+//! x86-64 model ([`x86`]) and a PowerPC 64 model ([`ppc64`]), both running on one generic
 //! machine. Their debug hardware is decoded here, from the manuals, with code of this crate
 //! only — never by calling `hwbkpt-x86` or `hwbkpt-ppc64` — so that property tests comparing
 //! the backends with the simulator do not check the code against itself.
@@ -41,17 +41,19 @@
 //! status registers and continues). `Machine::new(model, kernel, cpus)`, load a program into
 //! [`Machine::memory_mut`], [`Machine::spawn`] a task with its initial registers, run.
 //!
-//! ```ignore
+//! ```
 //! use hwbkpt_hal::CpuId;
-//! use hwbkpt_sim::x86::{Asm, Reg, X86, X86Context, RecordingKernel};
+//! use hwbkpt_sim::x86::{Asm, Mem, RecordingKernel, Reg, Width, X86, X86Context};
 //! use hwbkpt_sim::{Machine, RegionAttributes, StopReason};
 //!
 //! let mut asm = Asm::new(0x40_0000);
-//! asm.mov_imm(Reg::Rax, 0x1234).store(8, Reg::Rax, Reg::Rbx, 0).end();
+//! asm.mov_imm(Reg::Rax, 0x1234)
+//!     .store(Width::B8, Reg::Rax, Mem::base(Reg::Rbx, 0))
+//!     .end();
 //! let mut m = Machine::new(X86::generic(), RecordingKernel::default(), 1);
 //! m.memory_mut().map(0x40_0000, 0x1000, RegionAttributes::default());
 //! m.memory_mut().map(0x60_0000, 0x1000, RegionAttributes::default());
-//! asm.load_into(m.memory_mut())?;
+//! asm.finish()?.load(m.memory_mut())?;
 //! let mut regs = X86Context::user(0x40_0000);
 //! regs.set_gpr(Reg::Rbx, 0x60_0000);
 //! let task = m.spawn(regs);
@@ -70,7 +72,7 @@ mod scheduler;
 mod task;
 mod trace;
 
-// The PPC64 model (`sim/src/ppc64/`) plugs in here: `pub mod ppc64;`
+pub mod x86;
 pub mod ppc64;
 
 pub use bus::{Bus, MAX_ACCESS};
