@@ -72,8 +72,8 @@ mod scheduler;
 mod task;
 mod trace;
 
-pub mod x86;
 pub mod ppc64;
+pub mod x86;
 
 pub use bus::{Bus, MAX_ACCESS};
 pub use isa::{Isa, Mode, StepOutcome};
