@@ -27,6 +27,8 @@ mod model;
 pub mod msr;
 pub mod profile;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub use asm::Asm;
