@@ -1,7 +1,11 @@
 //! The `DebugArchitecture` contract, checked generically over every CPU profile of both
 //! backends: whatever a backend plans, the HAL can rely on it.
 
-#![allow(clippy::unwrap_used, clippy::panic, reason = "test code: a failed unwrap is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 use hwbkpt::{AccessKind, AddressRange, DebugArchitecture, PoolKind, Request, SlotId, SlotProgram};
 use hwbkpt_ppc64::{PowerCpu, PowerProfile};
 use hwbkpt_x86::{X86Cpu, X86Profile};
