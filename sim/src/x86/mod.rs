@@ -36,6 +36,8 @@ mod profile;
 mod regs;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod vector_tests;
