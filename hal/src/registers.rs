@@ -41,7 +41,7 @@ pub trait RegisterAccess {
     fn reset_status(&mut self) -> Result<(), Self::Error>;
 
     /// Ask for (or cancel) a trace exception after the next instruction of the interrupted
-    /// context (x86 RFLAGS.TF, PPC64 MSR[SE]).
+    /// context (x86 RFLAGS.TF, PPC64 MSR\[SE\]).
     ///
     /// # Errors
     /// Implementation-defined.

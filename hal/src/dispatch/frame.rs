@@ -5,7 +5,7 @@ use crate::{CpuId, PrivilegeFilter, TaskId};
 /// The privilege level the interrupted instruction ran at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExecutionMode {
-    /// Ring 3 / MSR[PR]=1.
+    /// Ring 3 / MSR\[PR\]=1.
     User,
     /// Ring 0 / supervisor.
     Kernel,
@@ -49,7 +49,7 @@ pub enum ResumeAction {
     /// A `before` consumer received a stop: stop the task (ptrace-style) before the access;
     /// when it resumes, the instruction runs again.
     Stop,
-    /// A single step was requested (MSR[SE] / TF) to complete the interlock; return to the
+    /// A single step was requested (MSR\[SE\] / TF) to complete the interlock; return to the
     /// instruction.
     Step,
 }
