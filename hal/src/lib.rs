@@ -36,6 +36,7 @@ mod privilege;
 mod range;
 mod registers;
 mod request;
+mod reserve;
 mod scope;
 mod timing;
 
@@ -57,6 +58,13 @@ pub use privilege::{Origin, PrivilegeFilter};
 pub use range::AddressRange;
 pub use registers::RegisterAccess;
 pub use request::{Request, RequestBuilder};
+pub use reserve::{
+    FixedReservations, FixedSlab, FixedStorage, FixedTaskTable, LoadedSlot, MAX_SLOTS, PoolUsage,
+    ReservationId, ReservationStatus, Reservations, ReserveError, Slab, SlotAssignment,
+    SlotGroupId, Storage, TaskTable,
+};
+#[cfg(feature = "alloc")]
+pub use reserve::{HeapReservations, HeapStorage, HeapTaskTable, VecSlab};
 pub use scope::{CpuId, Scope, TaskId};
 pub use timing::{Delivery, Pinning, Sharing, Timing};
 

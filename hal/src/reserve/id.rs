@@ -1,0 +1,17 @@
+//! Handles: what the engine gives out, checked against reuse of the record they name.
+
+/// One consumer's reservation. Each consumer keeps its own handle even when it shares a
+/// slot with others, so events can be delivered per consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReservationId {
+    pub(super) index: u32,
+    pub(super) generation: u32,
+}
+
+/// A slot group: one accounted unit of slots (a plan in a scope), shared by every
+/// reservation with the identical hardware programs and scope unless one is exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotGroupId {
+    pub(super) index: u32,
+    pub(super) generation: u32,
+}

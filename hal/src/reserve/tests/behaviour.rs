@@ -1,0 +1,393 @@
+//! Behaviour tests: sharing, exclusivity, atomic modify, rotation, capacity, the try path.
+
+extern crate std;
+
+use std::vec::Vec;
+
+use super::{Engine, POWER10, X86, plan_in, request};
+use crate::{
+    CpuId, Pinning, PoolKind, ReservationId, ReserveError, Scope, Sharing, SlotId, TaskId,
+};
+
+const T1: TaskId = TaskId(1);
+const T2: TaskId = TaskId(2);
+
+fn pinned(engine: &mut Engine, scope: Scope, addr: u64) -> Result<ReservationId, ReserveError> {
+    engine.reserve(
+        request(scope, Pinning::Pinned, Sharing::Shared, addr),
+        plan_in(PoolKind::Shared, &[addr]),
+    )
+}
+
+fn flexible(engine: &mut Engine, scope: Scope, addr: u64) -> ReservationId {
+    engine
+        .reserve(
+            request(scope, Pinning::Flexible, Sharing::Shared, addr),
+            plan_in(PoolKind::Shared, &[addr]),
+        )
+        .unwrap()
+}
+
+#[test]
+fn identical_shared_programs_share_one_slot() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let a = pinned(&mut e, Scope::Task(T1), 0x100).unwrap();
+    let b = pinned(&mut e, Scope::Task(T1), 0x100).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(e.group(a), e.group(b));
+    assert_eq!(e.group_count(), 1);
+    assert_eq!(e.task_usage(PoolKind::Shared, T1, CpuId(0)), 1);
+    assert_eq!(e.status(a).unwrap().sharers, 2);
+    let group = e.group(a).unwrap();
+    let mut sharers: Vec<_> = e.sharers(group).collect();
+    sharers.sort();
+    let mut expected = std::vec![a, b];
+    expected.sort();
+    assert_eq!(sharers, expected);
+
+    let loaded = e.switch_in(T1, CpuId(2)).unwrap();
+    assert_eq!(loaded.iter().count(), 1);
+    e.release(a).unwrap();
+    assert_eq!(e.switch_in(T1, CpuId(2)).unwrap().iter().count(), 1);
+    assert_eq!(e.sharers(group).collect::<Vec<_>>(), std::vec![b]);
+    e.release(b).unwrap();
+    assert_eq!(e.switch_in(T1, CpuId(2)).unwrap().iter().count(), 0);
+    assert!(e.accounting_is_empty());
+}
+
+#[test]
+fn exclusive_requests_never_share() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let shared = pinned(&mut e, Scope::Cpu(CpuId(0)), 0x100).unwrap();
+    let exclusive = e
+        .reserve(
+            request(
+                Scope::Cpu(CpuId(0)),
+                Pinning::Pinned,
+                Sharing::Exclusive,
+                0x100,
+            ),
+            plan_in(PoolKind::Shared, &[0x100]),
+        )
+        .unwrap();
+    let again = e
+        .reserve(
+            request(
+                Scope::Cpu(CpuId(0)),
+                Pinning::Pinned,
+                Sharing::Shared,
+                0x100,
+            ),
+            plan_in(PoolKind::Shared, &[0x100]),
+        )
+        .unwrap();
+    assert_ne!(e.group(shared), e.group(exclusive));
+    assert_eq!(e.group(shared), e.group(again));
+    assert_eq!(e.usage(PoolKind::Shared, CpuId(0)).unwrap().cpu_pinned, 2);
+    assert_eq!(e.switch_in(T1, CpuId(0)).unwrap().iter().count(), 2);
+}
+
+#[test]
+fn a_refused_fifth_insert_leaves_no_slot_taken() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|i| pinned(&mut e, Scope::AllCpus, 0x100 + 8 * i).unwrap())
+        .collect();
+    let before = e.snapshot();
+    assert!(matches!(
+        pinned(&mut e, Scope::AllCpus, 0x200),
+        Err(ReserveError::CpuFull {
+            cpu: CpuId(0),
+            cpu_pinned: 4,
+            ..
+        })
+    ));
+    assert_eq!(e.snapshot(), before);
+    e.release(ids[0]).unwrap();
+    pinned(&mut e, Scope::AllCpus, 0x200).unwrap();
+}
+
+#[test]
+fn a_refused_modify_keeps_the_old_reservation_exactly() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    pinned(&mut e, Scope::Cpu(CpuId(0)), 0x100).unwrap();
+    pinned(&mut e, Scope::Cpu(CpuId(0)), 0x108).unwrap();
+    pinned(&mut e, Scope::Task(T2), 0x110).unwrap();
+    let id = pinned(&mut e, Scope::Task(T1), 0x200).unwrap();
+    let before = (
+        e.snapshot(),
+        e.group(id),
+        e.status(id),
+        e.switch_in(T1, CpuId(0)).unwrap(),
+    );
+    // Three slots for task 1 cannot fit next to CPU 0's two pinned ones.
+    let bigger = e.modify(
+        id,
+        request(Scope::Task(T1), Pinning::Pinned, Sharing::Shared, 0x200),
+        plan_in(PoolKind::Shared, &[0x200, 0x208, 0x210]),
+    );
+    assert_eq!(
+        bigger,
+        Err(ReserveError::CpuFull {
+            pool: PoolKind::Shared,
+            cpu: CpuId(0),
+            cpu_pinned: 2,
+            task_term: 0,
+            task: Some(T1),
+            weight: 3,
+            slots: 4
+        })
+    );
+    let after = (
+        e.snapshot(),
+        e.group(id),
+        e.status(id),
+        e.switch_in(T1, CpuId(0)).unwrap(),
+    );
+    assert_eq!(after.0, before.0);
+    assert_eq!(after.1, before.1);
+    assert_eq!(after.2, before.2);
+    assert_eq!(after.3.armed(), before.3.armed());
+    // Two slots do fit (its own old slot is given back first).
+    e.modify(
+        id,
+        request(Scope::Task(T1), Pinning::Pinned, Sharing::Shared, 0x200),
+        plan_in(PoolKind::Shared, &[0x200, 0x208]),
+    )
+    .unwrap();
+    assert_eq!(e.task_usage(PoolKind::Shared, T1, CpuId(3)), 2);
+}
+
+#[test]
+fn modify_to_the_same_form_keeps_the_group() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let id = pinned(&mut e, Scope::Task(T1), 0x100).unwrap();
+    let group = e.group(id);
+    let same = request(Scope::Task(T1), Pinning::Pinned, Sharing::Shared, 0x100);
+    e.modify(id, same, plan_in(PoolKind::Shared, &[0x100]))
+        .unwrap();
+    assert_eq!(e.group(id), group);
+}
+
+#[test]
+fn flexible_requests_rotate_fairly_and_count_missed_windows() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    for i in 0..3 {
+        pinned(&mut e, Scope::Task(T1), 0x100 + 8 * i).unwrap();
+    }
+    // One slot left while task 1 runs; two flexible per-CPU requests compete for it.
+    let a = flexible(&mut e, Scope::Cpu(CpuId(0)), 0x200);
+    let b = flexible(&mut e, Scope::Cpu(CpuId(0)), 0x208);
+    assert!(!e.status(a).unwrap().armed);
+    let mut armed = Vec::new();
+    for _ in 0..6 {
+        let loaded = e.switch_in(T1, CpuId(0)).unwrap();
+        assert_eq!(loaded.count(PoolKind::Shared), 4);
+        let (sa, sb) = (e.status(a).unwrap(), e.status(b).unwrap());
+        assert!(sa.armed != sb.armed);
+        armed.push(if sa.armed { 'a' } else { 'b' });
+    }
+    assert_eq!(armed.iter().collect::<std::string::String>(), "ababab");
+    assert_eq!(e.status(a).unwrap().missed_windows, 3);
+    assert_eq!(e.status(b).unwrap().missed_windows, 3);
+    // Another task leaves room for both.
+    e.switch_in(T2, CpuId(0)).unwrap();
+    assert!(e.status(a).unwrap().armed && e.status(b).unwrap().armed);
+    // Windows on other CPUs do not concern per-CPU requests.
+    e.switch_in(T1, CpuId(1)).unwrap();
+    assert_eq!(e.status(a).unwrap().missed_windows, 3);
+}
+
+#[test]
+fn flexible_requests_that_can_never_fit_are_refused() {
+    let mut e = Engine::new(&POWER10, 4).unwrap();
+    let refused = e.reserve(
+        request(Scope::AllCpus, Pinning::Flexible, Sharing::Shared, 0x100),
+        plan_in(PoolKind::Data, &[0x100, 0x108, 0x110]),
+    );
+    assert_eq!(
+        refused,
+        Err(ReserveError::NeverFits {
+            pool: PoolKind::Data,
+            weight: 3,
+            slots: 2
+        })
+    );
+    // x86's shared pool does not exist on POWER.
+    let refused = e.reserve(
+        request(Scope::AllCpus, Pinning::Pinned, Sharing::Shared, 0x100),
+        plan_in(PoolKind::Shared, &[0x100]),
+    );
+    assert!(matches!(
+        refused,
+        Err(ReserveError::NeverFits { slots: 0, .. })
+    ));
+}
+
+#[test]
+fn power_pools_are_accounted_separately() {
+    let mut e = Engine::new(&POWER10, 2).unwrap();
+    let data = |addr| request(Scope::Task(T1), Pinning::Pinned, Sharing::Shared, addr);
+    e.reserve(data(0x100), plan_in(PoolKind::Data, &[0x100, 0x108]))
+        .unwrap();
+    assert!(
+        e.reserve(data(0x200), plan_in(PoolKind::Data, &[0x200]))
+            .is_err()
+    );
+    e.reserve(data(0x300), plan_in(PoolKind::Instruction, &[0x300]))
+        .unwrap();
+    let loaded = e.switch_in(T1, CpuId(1)).unwrap();
+    assert_eq!(loaded.count(PoolKind::Data), 2);
+    assert_eq!(loaded.count(PoolKind::Instruction), 1);
+    assert!(
+        loaded
+            .get(SlotId::new(PoolKind::Instruction, 0).unwrap())
+            .is_some()
+    );
+}
+
+#[test]
+fn a_group_keeps_its_slot_across_switch_ins() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let a = pinned(&mut e, Scope::Cpu(CpuId(0)), 0x100).unwrap();
+    let b = pinned(&mut e, Scope::Cpu(CpuId(0)), 0x108).unwrap();
+    let first = e.switch_in(T1, CpuId(0)).unwrap();
+    let slot_of = |loaded: &crate::SlotAssignment<_>, id| {
+        loaded
+            .iter()
+            .find(|l| Some(l.group) == e.group(id))
+            .map(|l| l.slot)
+    };
+    let b_slot = slot_of(&first, b).unwrap();
+    e.release(a).unwrap();
+    let second = e.switch_in(T2, CpuId(0)).unwrap();
+    assert_eq!(second.iter().count(), 1);
+    assert_eq!(second.iter().next().unwrap().slot, b_slot);
+}
+
+#[test]
+fn interleaved_per_cpu_groups_of_one_task_are_counted_per_cpu() {
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let on = |c| Scope::TaskOnCpu(T1, CpuId(c));
+    pinned(&mut e, on(0), 0x100).unwrap();
+    pinned(&mut e, on(1), 0x108).unwrap();
+    pinned(&mut e, on(0), 0x110).unwrap();
+    pinned(&mut e, Scope::Task(T1), 0x118).unwrap();
+    assert_eq!(e.task_usage(PoolKind::Shared, T1, CpuId(0)), 3);
+    assert_eq!(e.usage(PoolKind::Shared, CpuId(0)).unwrap().busiest_task, 3);
+    assert_eq!(e.usage(PoolKind::Shared, CpuId(1)).unwrap().busiest_task, 2);
+    assert_eq!(e.usage(PoolKind::Shared, CpuId(2)).unwrap().busiest_task, 1);
+    pinned(&mut e, on(0), 0x120).unwrap();
+    assert!(pinned(&mut e, Scope::Task(T1), 0x128).is_err());
+    assert!(pinned(&mut e, Scope::Cpu(CpuId(0)), 0x130).is_err());
+    pinned(&mut e, Scope::Cpu(CpuId(2)), 0x130).unwrap();
+}
+
+#[test]
+fn stale_handles_and_offline_cpus_are_refused() {
+    let mut e = Engine::new(&X86, 2).unwrap();
+    let id = pinned(&mut e, Scope::Task(T1), 0x100).unwrap();
+    e.release(id).unwrap();
+    assert_eq!(e.release(id), Err(ReserveError::UnknownReservation));
+    assert_eq!(e.status(id), None);
+    let reused = pinned(&mut e, Scope::Task(T1), 0x100).unwrap();
+    assert_eq!(
+        e.status(id),
+        None,
+        "a stale handle must not see the new reservation"
+    );
+    assert!(e.status(reused).is_some());
+    assert_eq!(
+        pinned(&mut e, Scope::Cpu(CpuId(2)), 0x100),
+        Err(ReserveError::UnknownCpu {
+            cpu: CpuId(2),
+            online: 2
+        })
+    );
+    assert!(e.switch_in(T1, CpuId(7)).is_err());
+    assert!(Engine::new(&X86, 5).is_err());
+    let empty = e.reserve(
+        request(Scope::AllCpus, Pinning::Pinned, Sharing::Shared, 0x100),
+        crate::Plan::new(),
+    );
+    assert_eq!(empty, Err(ReserveError::EmptyPlan));
+}
+
+#[test]
+fn full_fixed_storage_refuses_and_leaks_nothing() {
+    let mut e: crate::FixedReservations<super::TestProgram, 2, 2, 2> =
+        crate::FixedReservations::new(&X86, 2).unwrap();
+    let scope = |t| Scope::Task(TaskId(t));
+    let a = e
+        .reserve(
+            request(scope(1), Pinning::Pinned, Sharing::Shared, 0x100),
+            plan_in(PoolKind::Shared, &[0x100]),
+        )
+        .unwrap();
+    // Two task places, of which 7/8 (rounded down) = 2 are usable.
+    let b = e.reserve(
+        request(scope(2), Pinning::Pinned, Sharing::Shared, 0x100),
+        plan_in(PoolKind::Shared, &[0x100]),
+    );
+    assert!(b.is_ok());
+    let before = e.snapshot();
+    let c = e.reserve(
+        request(scope(3), Pinning::Pinned, Sharing::Shared, 0x100),
+        plan_in(PoolKind::Shared, &[0x100]),
+    );
+    assert_eq!(
+        c,
+        Err(ReserveError::CapacityExhausted {
+            what: "reservations"
+        })
+    );
+    assert_eq!(e.snapshot(), before);
+    e.release(a).unwrap();
+    assert!(
+        e.reserve(
+            request(scope(3), Pinning::Pinned, Sharing::Shared, 0x100),
+            plan_in(PoolKind::Shared, &[0x100]),
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn the_error_says_which_cpu_is_full_and_with_what() {
+    let err = ReserveError::CpuFull {
+        pool: PoolKind::Data,
+        cpu: CpuId(3),
+        cpu_pinned: 1,
+        task_term: 1,
+        task: Some(T1),
+        weight: 1,
+        slots: 2,
+    };
+    assert_eq!(
+        std::format!("{err}"),
+        "CPU 3 is full in the data pool: 1 slot(s) pinned by CPU-bound requests + 1 held by \
+         task 1 + 1 requested > 2 slot(s)"
+    );
+    let _: &dyn core::error::Error = &err;
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn the_try_path_never_allocates() {
+    let mut e: crate::HeapReservations<super::TestProgram, 4> =
+        crate::HeapReservations::new(&X86, 4).unwrap();
+    let watch = request(Scope::Task(T1), Pinning::Pinned, Sharing::Shared, 0x100);
+    let plan = plan_in(PoolKind::Shared, &[0x100]);
+    assert_eq!(
+        e.try_reserve(watch, plan),
+        Err(ReserveError::WouldAllocate {
+            what: "reservations"
+        })
+    );
+    assert!(e.accounting_is_empty());
+    let id = e.reserve(watch, plan).unwrap();
+    e.release(id).unwrap();
+    // The places freed by the release are reused without allocating.
+    let id = e.try_reserve(watch, plan).unwrap();
+    assert!(e.status(id).unwrap().armed);
+}
