@@ -1,6 +1,6 @@
 //! The contract between the generic machine and one CPU model.
 
-use hwbkpt_hal::{DecodeError, DecodedAccess};
+use hwbkpt_hal::{DecodeError, DecodedAccess, EmulateError};
 
 use crate::{Bus, Endian, FaultKind, Memory};
 
@@ -75,6 +75,23 @@ pub trait Isa {
         ctx: &mut Self::Context,
         bus: &mut Bus<'_, Self::Exception>,
     ) -> StepOutcome<Self::Exception>;
+
+    /// Execute the instruction at the context's PC on behalf of the kernel, as Linux's
+    /// `emulate_step` does, with the debug hardware out of the way: no breakpoint, trace or
+    /// single-step exception, debug and status registers unchanged, and the whole
+    /// instruction done (all `rep` iterations). Its accesses are recorded through `bus`.
+    /// The default supports nothing.
+    ///
+    /// # Errors
+    /// [`EmulateError::Unsupported`] for instructions the model cannot emulate,
+    /// [`EmulateError::Fault`] when an access faults.
+    fn emulate(
+        &self,
+        ctx: &mut Self::Context,
+        _bus: &mut Bus<'_, Self::Exception>,
+    ) -> Result<(), EmulateError> {
+        Err(EmulateError::Unsupported { pc: self.pc(ctx) })
+    }
 
     /// The data access the instruction at `pc` would make with the registers in `ctx`,
     /// decoded from memory like Linux's `analyse_instr` (never from the trace). For an

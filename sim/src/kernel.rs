@@ -3,15 +3,18 @@
 //!
 //! A [`Kernel`] sees only what a kernel has at that moment (DESIGN §1): the interrupted
 //! task's register context (the trap frame, with the debug and status registers), memory
-//! through [`MemoryRead`], and an instruction decoder through [`InstructionDecode`] that decodes
-//! the instruction in memory — never the trace. The exception pipeline of the next issue
-//! implements this trait.
+//! through [`MemoryRead`], an instruction decoder through [`InstructionDecode`] that decodes
+//! the instruction in memory — never the trace — and kernel-mode emulation through
+//! [`InstructionEmulate`]. The exception pipeline of the next issue implements [`Kernel`]; the
+//! context is the "one object" its `handle_exception` takes, once wrapped with a
+//! `RegisterAccess` that converts the backend's slot images into raw register writes.
 
 use hwbkpt_hal::{
-    CpuId, DecodeError, DecodedAccess, InstructionDecode, MemoryRead, MemoryReadError, TaskId,
+    CpuId, DecodeError, DecodedAccess, EmulateError, InstructionDecode, InstructionEmulate,
+    MemoryRead, MemoryReadError, TaskId,
 };
 
-use crate::{Fault, Isa, Memory};
+use crate::{Bus, Fault, Isa, Memory, Mode, Trace};
 
 /// What the machine does after a kernel hook returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,16 +35,20 @@ pub struct KernelContext<'a, I: Isa> {
     task: TaskId,
     regs: &'a mut I::Context,
     memory: &'a mut Memory,
+    /// Write-only here: emulated instructions are recorded; nothing reads the trace back.
+    trace: &'a mut Trace<I::Exception>,
 }
 
 impl<'a, I: Isa> KernelContext<'a, I> {
-    /// The context of `task` running on `cpu`.
+    /// The context of `task` running on `cpu`. The trace only receives the steps of
+    /// instructions the kernel emulates; the context never reads it.
     pub const fn new(
         isa: &'a I,
         cpu: CpuId,
         task: TaskId,
         regs: &'a mut I::Context,
         memory: &'a mut Memory,
+        trace: &'a mut Trace<I::Exception>,
     ) -> Self {
         Self {
             isa,
@@ -49,7 +56,14 @@ impl<'a, I: Isa> KernelContext<'a, I> {
             task,
             regs,
             memory,
+            trace,
         }
+    }
+
+    /// The privilege mode of the interrupted code.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.isa.mode(self.regs)
     }
 
     /// The CPU model (profile switches, PC helpers).
@@ -117,6 +131,18 @@ impl<I: Isa> MemoryRead for KernelContext<'_, I> {
 impl<I: Isa> InstructionDecode for KernelContext<'_, I> {
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
         self.isa.decode_access(self.regs, self.memory, pc)
+    }
+}
+
+impl<I: Isa> InstructionEmulate for KernelContext<'_, I> {
+    /// Execute the instruction at `pc` for the interrupted context with the debug hardware
+    /// out of the way ([`Isa::emulate`]); its accesses go into the trace like any other, so
+    /// the reference model sees them.
+    fn emulate(&mut self, pc: u64) -> Result<(), EmulateError> {
+        self.isa.set_pc(self.regs, pc);
+        let mode = self.isa.mode(self.regs);
+        let mut bus = Bus::new(self.memory, self.trace, self.cpu, self.task, pc, mode);
+        self.isa.emulate(self.regs, &mut bus)
     }
 }
 

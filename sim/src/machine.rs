@@ -215,7 +215,14 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
             _ => (t.home, t.saved.as_mut()),
         };
         let regs = regs.ok_or(MachineError::NoSuchTask(task))?;
-        let mut cx = KernelContext::new(&self.isa, cpu, task, regs, &mut self.memory);
+        let mut cx = KernelContext::new(
+            &self.isa,
+            cpu,
+            task,
+            regs,
+            &mut self.memory,
+            &mut self.trace,
+        );
         Ok(f(&mut cx))
     }
 
@@ -375,7 +382,14 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
         let from = self.cpus[c].current;
         if let Some(prev) = from {
             if let Some(regs) = self.cpus[c].regs.as_mut() {
-                let mut cx = KernelContext::new(&self.isa, cpu, prev, regs, &mut self.memory);
+                let mut cx = KernelContext::new(
+                    &self.isa,
+                    cpu,
+                    prev,
+                    regs,
+                    &mut self.memory,
+                    &mut self.trace,
+                );
                 self.kernel.switched_out(&mut cx);
             }
             let t = &mut self.tasks[prev.0 as usize];
@@ -403,7 +417,8 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
             to: next,
         });
         if let (Some(n), Some(regs)) = (next, self.cpus[c].regs.as_mut()) {
-            let mut cx = KernelContext::new(&self.isa, cpu, n, regs, &mut self.memory);
+            let mut cx =
+                KernelContext::new(&self.isa, cpu, n, regs, &mut self.memory, &mut self.trace);
             self.kernel.switched_in(&mut cx);
         }
     }
@@ -443,7 +458,7 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
                     task,
                     reason: EntryReason::Exception,
                 });
-                let mut cx = KernelContext::new(isa, cpu, task, regs, memory);
+                let mut cx = KernelContext::new(isa, cpu, task, regs, memory, trace);
                 kernel.exception(&mut cx, &status)
             }
             StepOutcome::Fault(kind) => {
@@ -454,7 +469,7 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
                     task,
                     reason: EntryReason::Fault,
                 });
-                let mut cx = KernelContext::new(isa, cpu, task, regs, memory);
+                let mut cx = KernelContext::new(isa, cpu, task, regs, memory, trace);
                 kernel.fault(&mut cx, &fault)
             }
             StepOutcome::Exited => {
@@ -510,7 +525,14 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
             reason: EntryReason::Interrupt,
         });
         if let Some(regs) = self.cpus[c].regs.as_mut() {
-            let mut cx = KernelContext::new(&self.isa, cpu, task, regs, &mut self.memory);
+            let mut cx = KernelContext::new(
+                &self.isa,
+                cpu,
+                task,
+                regs,
+                &mut self.memory,
+                &mut self.trace,
+            );
             self.kernel.interrupt(&mut cx);
         }
         self.trace.push(TraceEvent::KernelExit { cpu, task });

@@ -1,8 +1,10 @@
 //! Executing one instruction of the x86 model, with the debug hardware watching.
 
-use hwbkpt_hal::{AccessClass, AccessKind, DecodeError, DecodedAccess, MemoryReadError};
+use hwbkpt_hal::{
+    AccessClass, AccessKind, DecodeError, DecodedAccess, EmulateError, MemoryReadError,
+};
 
-use super::debug::{Hits, bits};
+use super::debug::{DebugRegisters, Hits, bits};
 use super::{
     DebugClass, Insn, MAX_INSN_LEN, Mem, Reg, StringWidth, X86, X86Context, X86Exception, rflags,
 };
@@ -436,6 +438,46 @@ pub(crate) fn step(
         dr6: ctx.debug().dr6(),
         class: DebugClass::Trap,
     })
+}
+
+/// Execute the whole instruction at RIP for the kernel with the debug hardware out of the way:
+/// DR7 reads as reset and TF as clear while it runs, and the debug registers, TF and the
+/// interrupt shadow are put back afterwards, so no #DB is raised or recorded.
+pub(crate) fn emulate(
+    cpu: &X86,
+    ctx: &mut X86Context,
+    bus: &mut Bus<'_, X86Exception>,
+) -> Result<(), EmulateError> {
+    let pc = ctx.rip();
+    // Debug-register moves would act on the registers set aside below; the end instruction
+    // would end the task: neither is emulated.
+    match fetch(bus.memory(), pc) {
+        Ok((Insn::MovToDr { .. } | Insn::MovFromDr { .. } | Insn::End, _)) | Err(_) => {
+            return Err(EmulateError::Unsupported { pc });
+        }
+        Ok(_) => {}
+    }
+    let debug = ctx.debug().clone();
+    let tf = ctx.rflags() & rflags::TF;
+    let shadow = ctx.shadow;
+    *ctx.debug_mut() = DebugRegisters::default();
+    ctx.set_rflags(ctx.rflags() & !rflags::TF);
+    ctx.shadow = super::regs::Shadow::default();
+    let result = loop {
+        match step(cpu, ctx, bus) {
+            // A `rep` instruction with iterations left: keep going.
+            StepOutcome::Retired if ctx.rip() == pc && ctx.string_progress != 0 => {}
+            StepOutcome::Retired => break Ok(()),
+            StepOutcome::Fault(FaultKind::Unmapped { addr }) => {
+                break Err(EmulateError::Fault { addr });
+            }
+            _ => break Err(EmulateError::Unsupported { pc }),
+        }
+    };
+    *ctx.debug_mut() = debug;
+    ctx.set_rflags((ctx.rflags() & !rflags::TF) | tf);
+    ctx.shadow = shadow;
+    result
 }
 
 /// The data access the instruction at `pc` makes with `ctx`'s registers (for `movs`, the

@@ -50,7 +50,7 @@ pub use kernel::{RecordedException, RecordingKernel};
 pub use profile::{FastStrings, X86Profile};
 pub use regs::{Reg, VECTOR_REGS, X86Context, rflags};
 
-use hwbkpt_hal::{DecodeError, DecodedAccess};
+use hwbkpt_hal::{DecodeError, DecodedAccess, EmulateError};
 
 use crate::{Bus, Endian, Isa, Memory, Mode, StepOutcome};
 
@@ -126,6 +126,14 @@ impl Isa for X86 {
         bus: &mut Bus<'_, X86Exception>,
     ) -> StepOutcome<X86Exception> {
         exec::step(self, ctx, bus)
+    }
+
+    fn emulate(
+        &self,
+        ctx: &mut X86Context,
+        bus: &mut Bus<'_, X86Exception>,
+    ) -> Result<(), EmulateError> {
+        exec::emulate(self, ctx, bus)
     }
 
     fn decode_access(

@@ -714,3 +714,46 @@ fn unmapped_accesses_fault() {
         FaultKind::Unmapped { addr: 0xdead_0000 }
     );
 }
+
+/// The kernel-mode emulation hook (`InstructionEmulate`, Linux's `emulate_step`): the whole
+/// instruction runs with no #DB, the PC advances, the debug registers are untouched, and the
+/// accesses appear in the trace for the reference model.
+#[test]
+fn emulation_runs_the_whole_instruction_without_debug_exceptions() {
+    use hwbkpt_hal::{EmulateError, InstructionEmulate};
+    let prog = |a: &mut Asm| {
+        a.mov_imm(Reg::Rdi, DATA)
+            .mov_imm(Reg::Rcx, 16)
+            .rep_stos(StringWidth::Byte)
+            .emit(Insn::Nop)
+            .end();
+    };
+    let at = starts(prog);
+    let mut r = Rig::generic(prog);
+    let dr7 = dr7_local(0, RW_WRITE, 1) | bits::DR7_GD;
+    r.arm([DATA + 3, 0, 0, 0], dr7);
+    r.m.with_task(r.task, |cx| cx.set_single_step(true))
+        .unwrap();
+    r.m.kernel_mut().stop_on_exception = true;
+    while r.regs().rip() != at[2] {
+        assert_eq!(r.run(), StopReason::Stopped, "single-stepping to the rep");
+    }
+    r.m.kernel_mut().exceptions.clear();
+    r.m.trace_mut().clear();
+    let end = r.m.with_task(r.task, |cx| {
+        cx.emulate(at[2]).unwrap();
+        let end = cx.pc();
+        assert_eq!(
+            cx.emulate(at[4]),
+            Err(EmulateError::Unsupported { pc: at[4] })
+        );
+        cx.regs_mut().set_rip(end);
+        end
+    });
+    assert_eq!(end.unwrap(), at[3]);
+    let regs = r.regs();
+    assert_eq!((regs.gpr(Reg::Rcx), regs.debug().dr7()), (0, dr7 | 0x400));
+    assert_ne!(regs.rflags() & rflags::TF, 0, "TF is put back");
+    assert!(r.hits().is_empty());
+    assert_eq!(r.m.trace().accesses().count(), 16);
+}
