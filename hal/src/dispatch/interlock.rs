@@ -67,22 +67,22 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     /// Handle one debug exception: decode the status, deliver events for the hits (in slot
     /// order), count strays, run or complete the interlock, and reset the status registers.
     ///
-    /// `frame` and `status` are what the exception entry read; `env` reads memory, decodes
-    /// the instruction at the PC (PPC64) and emulates kernel-mode instructions.
+    /// `frame` and `status` are what the exception entry read; `context` owns the registers,
+    /// reads memory, decodes the instruction at the PC (PPC64) and emulates kernel-mode
+    /// instructions: one object, because on a real CPU (and in the simulator) they are all
+    /// views of the one interrupted context.
     ///
     /// # Errors
     /// The register backend's error. Events already delivered stay delivered.
-    pub fn handle_exception<R, E, S>(
+    pub fn handle_exception<C, S>(
         &mut self,
         frame: &TrapFrame,
         status: A::Status,
-        regs: &mut R,
-        env: &mut E,
+        context: &mut C,
         sink: &mut S,
-    ) -> Result<Resolution, R::Error>
+    ) -> Result<Resolution, C::Error>
     where
-        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
-        E: ExceptionEnvironment,
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
         let cause = self.arch.decode_status(&status);
@@ -94,7 +94,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
 
         if cause.single_step {
             if self.pending_position(frame.task).is_some() {
-                self.complete_step(frame, regs, env, sink)?;
+                self.complete_step(frame, context, sink)?;
                 resolution.claimed = true;
             } else {
                 resolution.foreign_single_step = true;
@@ -121,7 +121,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         }
 
         for &index in exact_owners.as_slice() {
-            let action = self.deliver_exact(index, frame, env, sink);
+            let action = self.deliver_exact(index, frame, context, sink);
             resolution.claimed = true;
             resolution.action = stronger(resolution.action, action);
         }
@@ -129,14 +129,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         if !before_candidates.is_empty() {
             resolution.claimed = true;
             let action =
-                self.trigger_before(frame, cause.address, before_candidates, regs, env, sink)?;
+                self.trigger_before(frame, cause.address, before_candidates, context, sink)?;
             resolution.action = stronger(resolution.action, action);
         } else if !cause.slots.is_empty() && !cause.slots_exact && !resolution.claimed {
             // A data match the layer has no armed slot for (stale hardware state).
             self.stats.stray_hits += 1;
         }
 
-        regs.reset_status()?;
+        context.reset_status()?;
         Ok(resolution)
     }
 
@@ -150,7 +150,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         &mut self,
         task: TaskId,
         cpu: crate::CpuId,
-        regs: &mut R,
+        context: &mut R,
     ) -> Result<bool, R::Error>
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
@@ -162,8 +162,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(false);
         };
         self.stats.cancelled_steps += 1;
-        self.reinstall(step.disarmed, task, cpu, regs)?;
-        regs.set_single_step(false)?;
+        self.reinstall(step.disarmed, task, cpu, context)?;
+        context.set_single_step(false)?;
         Ok(true)
     }
 
@@ -190,7 +190,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         &mut self,
         index: usize,
         frame: &TrapFrame,
-        env: &mut E,
+        context: &mut E,
         sink: &mut S,
     ) -> ResumeAction {
         let id = self.id_of(index);
@@ -218,7 +218,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             let values = request
                 .access()
                 .contains(AccessKind::WRITE)
-                .then(|| last_observed_change(entry, env));
+                .then(|| last_observed_change(entry, context));
             Hit {
                 timing: native,
                 access: None,
@@ -247,28 +247,26 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
 
     /// A trigger-before data match (PPC64 DSI): decode the instruction, split real hits from
     /// strays, deliver `before` stops, or start the interlock for `after` consumers.
-    fn trigger_before<R, E, S>(
+    fn trigger_before<C, S>(
         &mut self,
         frame: &TrapFrame,
         reported_address: Option<u64>,
         candidates: SlotSet,
-        regs: &mut R,
-        env: &mut E,
+        context: &mut C,
         sink: &mut S,
-    ) -> Result<ResumeAction, R::Error>
+    ) -> Result<ResumeAction, C::Error>
     where
-        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
-        E: ExceptionEnvironment,
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        let decoded = env.decode_access(frame.pc).ok().flatten();
+        let decoded = context.decode_access(frame.pc).ok().flatten();
         let Some(access) = decoded else {
             let fired = self.slots_containing(candidates, reported_address);
             self.disable_owners(
                 fired,
                 DisableReason::UndecodableInstruction,
                 frame,
-                regs,
+                context,
                 sink,
             )?;
             return Ok(ResumeAction::Resume);
@@ -279,7 +277,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
                 fired,
                 DisableReason::UndecodableInstruction,
                 frame,
-                regs,
+                context,
                 sink,
             )?;
             return Ok(ResumeAction::Resume);
@@ -341,7 +339,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         if stopped {
             let remaining = self.armed_slots(frame.task, frame.cpu);
             for slot in fired.difference(remaining).iter() {
-                regs.uninstall(slot)?;
+                context.uninstall(slot)?;
             }
             return Ok(ResumeAction::Stop);
         }
@@ -350,7 +348,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             access.class,
             AccessClass::LoadReserve | AccessClass::StoreConditional
         ) {
-            self.disable_owners(fired, DisableReason::AtomicReservation, frame, regs, sink)?;
+            self.disable_owners(
+                fired,
+                DisableReason::AtomicReservation,
+                frame,
+                context,
+                sink,
+            )?;
             return Ok(ResumeAction::Resume);
         }
 
@@ -369,7 +373,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             let values = if access.kind.contains(AccessKind::WRITE) {
                 range
                     .intersection(&access_range)
-                    .map(|touched| exact_old_values(touched, env))
+                    .map(|touched| exact_old_values(touched, context))
             } else {
                 None
             };
@@ -381,7 +385,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             });
         }
         for slot in fired.iter() {
-            regs.uninstall(slot)?;
+            context.uninstall(slot)?;
         }
         self.stats.steps += 1;
 
@@ -395,22 +399,28 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             match self.pending.iter().position(Option::is_none) {
                 Some(free) => {
                     self.pending[free] = Some(step);
-                    regs.set_single_step(true)?;
+                    context.set_single_step(true)?;
                     Ok(ResumeAction::Step)
                 }
                 None => {
-                    self.disable_owners(fired, DisableReason::InterlockFull, frame, regs, sink)?;
+                    self.disable_owners(fired, DisableReason::InterlockFull, frame, context, sink)?;
                     Ok(ResumeAction::Resume)
                 }
             }
         } else {
-            match env.emulate(frame.pc) {
+            match context.emulate(frame.pc) {
                 Ok(()) => {
-                    self.finish(step, frame, regs, env, sink)?;
+                    self.finish(step, frame, context, sink)?;
                     Ok(ResumeAction::Resume)
                 }
                 Err(_) => {
-                    self.disable_owners(fired, DisableReason::EmulationFailed, frame, regs, sink)?;
+                    self.disable_owners(
+                        fired,
+                        DisableReason::EmulationFailed,
+                        frame,
+                        context,
+                        sink,
+                    )?;
                     Ok(ResumeAction::Resume)
                 }
             }
@@ -418,16 +428,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     }
 
     /// The trace after the stepped instruction: re-arm, then deliver with the access done.
-    fn complete_step<R, E, S>(
+    fn complete_step<C, S>(
         &mut self,
         frame: &TrapFrame,
-        regs: &mut R,
-        env: &mut E,
+        context: &mut C,
         sink: &mut S,
-    ) -> Result<(), R::Error>
+    ) -> Result<(), C::Error>
     where
-        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
-        E: ExceptionEnvironment,
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
         let Some(position) = self.pending_position(frame.task) else {
@@ -436,24 +444,22 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         let Some(step) = self.pending[position].take() else {
             return Ok(());
         };
-        regs.set_single_step(false)?;
-        self.finish(step, frame, regs, env, sink)
+        context.set_single_step(false)?;
+        self.finish(step, frame, context, sink)
     }
 
-    fn finish<R, E, S>(
+    fn finish<C, S>(
         &mut self,
         step: PendingStep,
         frame: &TrapFrame,
-        regs: &mut R,
-        env: &mut E,
+        context: &mut C,
         sink: &mut S,
-    ) -> Result<(), R::Error>
+    ) -> Result<(), C::Error>
     where
-        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
-        E: ExceptionEnvironment,
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        self.reinstall(step.disarmed, frame.task, frame.cpu, regs)?;
+        self.reinstall(step.disarmed, frame.task, frame.cpu, context)?;
         for hit in step.hits.iter().flatten() {
             if self.entry(hit.id).is_none_or(|e| !e.enabled) {
                 continue;
@@ -461,7 +467,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             let values = hit.values.map(|mut change| {
                 if let Ok(range) = AddressRange::new(change.addr, change.new_mut().len() as u64) {
                     let mut buf = [0; MAX_VALUE_BYTES];
-                    if read_prefix(env, range, &mut buf) {
+                    if read_prefix(context, range, &mut buf) {
                         let len = change.new_mut().len();
                         change.new_mut().copy_from_slice(&buf[..len]);
                     }
@@ -491,7 +497,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         slots: SlotSet,
         task: TaskId,
         cpu: crate::CpuId,
-        regs: &mut R,
+        context: &mut R,
     ) -> Result<(), R::Error>
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
@@ -499,7 +505,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         let armed = self.armed_slots(task, cpu);
         for slot in slots.intersection(armed).iter() {
             if let Some(image) = self.image_of(slot) {
-                regs.install(slot, image)?;
+                context.install(slot, image)?;
             }
         }
         Ok(())
@@ -557,7 +563,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         slots: SlotSet,
         reason: DisableReason,
         frame: &TrapFrame,
-        regs: &mut R,
+        context: &mut R,
         sink: &mut S,
     ) -> Result<(), R::Error>
     where
@@ -578,7 +584,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             entry.enabled = false;
             let owned = entry.slot_set();
             for slot in owned.iter() {
-                regs.uninstall(slot)?;
+                context.uninstall(slot)?;
             }
             self.stats.disabled += 1;
             sink.deliver(Event {
@@ -614,12 +620,15 @@ fn first_overlap(watched: AddressRange, access: AddressRange) -> u64 {
 }
 
 /// Old values read before the access (exact), new values filled in after it.
-fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, env: &mut E) -> ValueChange {
+fn exact_old_values<E: ExceptionEnvironment>(
+    touched: AddressRange,
+    context: &mut E,
+) -> ValueChange {
     let truncated = touched.len() > MAX_VALUE_BYTES as u64;
     let len = u8::try_from(touched.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
     let mut change = ValueChange::new(touched.start(), len, true, truncated);
     let mut buf = [0; MAX_VALUE_BYTES];
-    if read_prefix(env, touched, &mut buf) {
+    if read_prefix(context, touched, &mut buf) {
         let n = change.old_mut().len();
         change.old_mut().copy_from_slice(&buf[..n]);
     }
@@ -629,7 +638,7 @@ fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, env: &mut E)
 /// x86: old = the value last observed by the layer, new = now; the snapshot moves forward.
 fn last_observed_change<A: DebugArchitecture, E: ExceptionEnvironment>(
     entry: &mut super::table::Entry<A>,
-    env: &mut E,
+    context: &mut E,
 ) -> ValueChange {
     let range = entry.request.range();
     let truncated = range.len() > MAX_VALUE_BYTES as u64;
@@ -638,7 +647,7 @@ fn last_observed_change<A: DebugArchitecture, E: ExceptionEnvironment>(
     let n = usize::from(len);
     change.old_mut().copy_from_slice(&entry.snapshot.bytes[..n]);
     let mut now = [0; MAX_VALUE_BYTES];
-    if read_prefix(env, range, &mut now) {
+    if read_prefix(context, range, &mut now) {
         change.new_mut().copy_from_slice(&now[..n]);
         entry.snapshot.bytes = now;
         entry.snapshot.valid = true;

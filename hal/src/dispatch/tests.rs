@@ -215,6 +215,57 @@ impl InstructionEmulate for ToyEnv {
     }
 }
 
+/// The interrupted context: its registers and its memory, as one object.
+struct ToyCpu {
+    regs: ToyRegs,
+    env: ToyEnv,
+}
+
+impl ToyCpu {
+    fn new() -> Self {
+        Self {
+            regs: ToyRegs::default(),
+            env: ToyEnv::new(),
+        }
+    }
+}
+
+impl RegisterAccess for ToyCpu {
+    type Image = ToyProgram;
+    type Status = ToyStatus;
+    type Error = Never;
+    fn install(&mut self, slot: SlotId, image: ToyProgram) -> Result<(), Never> {
+        self.regs.install(slot, image)
+    }
+    fn uninstall(&mut self, slot: SlotId) -> Result<(), Never> {
+        self.regs.uninstall(slot)
+    }
+    fn read_status(&mut self) -> Result<ToyStatus, Never> {
+        self.regs.read_status()
+    }
+    fn reset_status(&mut self) -> Result<(), Never> {
+        self.regs.reset_status()
+    }
+    fn set_single_step(&mut self, enabled: bool) -> Result<(), Never> {
+        self.regs.set_single_step(enabled)
+    }
+}
+impl MemoryRead for ToyCpu {
+    fn read_memory(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryReadError> {
+        self.env.read_memory(addr, buf)
+    }
+}
+impl InstructionDecode for ToyCpu {
+    fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
+        self.env.decode_access(pc)
+    }
+}
+impl InstructionEmulate for ToyCpu {
+    fn emulate(&mut self, pc: u64) -> Result<(), EmulateError> {
+        self.env.emulate(pc)
+    }
+}
+
 const T1: TaskId = TaskId(1);
 const CPU0: CpuId = CpuId(0);
 const CPU1: CpuId = CpuId(1);
@@ -262,12 +313,12 @@ extern crate std;
 #[test]
 fn trap_after_delivers_last_observed_old_value_and_drops_unarmed_bits() {
     let mut d = Toy::new(ToyArch::new(Timing::After));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
-    let id = watch(&mut d, &mut env, 0x1010, 4, Delivery::After);
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    assert!(regs.installed[0].is_some());
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_some());
 
-    env.memory[0x10] = 0xAB; // the CPU wrote, then trapped
+    cpu.env.memory[0x10] = 0xAB; // the CPU wrote, then trapped
     let status = ToyStatus::Exact {
         slots: 0b11,
         single_step: false,
@@ -275,8 +326,7 @@ fn trap_after_delivers_last_observed_old_value_and_drops_unarmed_bits() {
     let r = d.handle_exception(
         &frame(0x400, ExecutionMode::User),
         status,
-        &mut regs,
-        &mut env,
+        &mut cpu,
         &mut sink,
     );
     assert_eq!(r.unwrap().action, ResumeAction::Resume);
@@ -295,47 +345,40 @@ fn trap_after_delivers_last_observed_old_value_and_drops_unarmed_bits() {
     assert!(!values.old_exact);
     assert_eq!(values.old(), &[0x10, 0x11, 0x12, 0x13]);
     assert_eq!(values.new_value(), &[0xAB, 0x11, 0x12, 0x13]);
-    assert_eq!(regs.resets, 1, "status is reset after every exception");
+    assert_eq!(cpu.regs.resets, 1, "status is reset after every exception");
 }
 
 #[test]
 fn trigger_before_after_delivery_steps_then_delivers_exact_values() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
-    watch(&mut d, &mut env, 0x1012, 4, Delivery::After);
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    env.access = Some(write_access(0x1013, 2, AccessClass::Plain));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1012, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1013, 2, AccessClass::Plain));
 
     let dsi = ToyStatus::DataMatch { dar: 0x1013 };
-    let r = d.handle_exception(
-        &frame(0x400, ExecutionMode::User),
-        dsi,
-        &mut regs,
-        &mut env,
-        &mut sink,
-    );
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
     assert_eq!(r.unwrap().action, ResumeAction::Step);
     assert!(
         sink.0.is_empty(),
         "nothing is delivered before the access completes"
     );
     assert!(
-        regs.single_step && regs.installed[0].is_none(),
+        cpu.regs.single_step && cpu.regs.installed[0].is_none(),
         "disarmed and stepping"
     );
     assert_eq!(d.pending_step(T1), Some(0x400));
 
-    env.perform(0x77);
+    cpu.env.perform(0x77);
     let r = d.handle_exception(
         &frame(0x404, ExecutionMode::User),
         ToyStatus::Trace,
-        &mut regs,
-        &mut env,
+        &mut cpu,
         &mut sink,
     );
     assert!(r.unwrap().claimed);
     assert!(
-        !regs.single_step && regs.installed[0].is_some(),
+        !cpu.regs.single_step && cpu.regs.installed[0].is_some(),
         "re-armed, step off"
     );
     let EventKind::Hit(hit) = sink.0[0].kind else {
@@ -351,19 +394,13 @@ fn trigger_before_after_delivery_steps_then_delivers_exact_values() {
 #[test]
 fn access_inside_the_doubleword_but_outside_the_request_is_a_stray() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
-    watch(&mut d, &mut env, 0x1012, 4, Delivery::After); // bytes 2..6 of the doubleword
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    env.access = Some(write_access(0x1016, 2, AccessClass::Plain)); // bytes 6..8
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1012, 4, Delivery::After); // bytes 2..6 of the doubleword
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1016, 2, AccessClass::Plain)); // bytes 6..8
 
     let dsi = ToyStatus::DataMatch { dar: 0x1016 };
-    let r = d.handle_exception(
-        &frame(0x400, ExecutionMode::User),
-        dsi,
-        &mut regs,
-        &mut env,
-        &mut sink,
-    );
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
     assert_eq!(
         r.unwrap().action,
         ResumeAction::Step,
@@ -372,83 +409,63 @@ fn access_inside_the_doubleword_but_outside_the_request_is_a_stray() {
     d.handle_exception(
         &frame(0x404, ExecutionMode::User),
         ToyStatus::Trace,
-        &mut regs,
-        &mut env,
+        &mut cpu,
         &mut sink,
     )
     .unwrap();
     assert!(sink.0.is_empty());
     assert_eq!(d.statistics().stray_hits, 1);
-    assert!(regs.installed[0].is_some());
+    assert!(cpu.regs.installed[0].is_some());
 }
 
 #[test]
 fn before_delivery_is_a_one_shot_stop() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
-    let id = watch(&mut d, &mut env, 0x1010, 8, Delivery::Before);
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    env.access = Some(write_access(0x1014, 4, AccessClass::Plain));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::Before);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1014, 4, AccessClass::Plain));
     let dsi = ToyStatus::DataMatch { dar: 0x1014 };
-    let r = d.handle_exception(
-        &frame(0x400, ExecutionMode::User),
-        dsi,
-        &mut regs,
-        &mut env,
-        &mut sink,
-    );
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
     assert_eq!(r.unwrap().action, ResumeAction::Stop);
     let EventKind::Hit(hit) = sink.0[0].kind else {
         panic!("expected a hit")
     };
     assert_eq!((hit.timing, hit.address), (Timing::Before, Some(0x1014)));
     assert_eq!(sink.0[0].signal_record().unwrap().addr, 0x1014);
-    assert!(!d.is_enabled(id) && regs.installed[0].is_none());
+    assert!(!d.is_enabled(id) && cpu.regs.installed[0].is_none());
     d.rearm(id).unwrap();
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    assert!(regs.installed[0].is_some());
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_some());
 }
 
 #[test]
 fn store_conditional_disables_with_an_event() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
-    let id = watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    env.access = Some(write_access(0x1010, 8, AccessClass::StoreConditional));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 8, AccessClass::StoreConditional));
     let dsi = ToyStatus::DataMatch { dar: 0x1010 };
-    d.handle_exception(
-        &frame(0x400, ExecutionMode::User),
-        dsi,
-        &mut regs,
-        &mut env,
-        &mut sink,
-    )
-    .unwrap();
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
     assert_eq!(
         sink.0[0].kind,
         EventKind::Disabled(DisableReason::AtomicReservation)
     );
-    assert!(!d.is_enabled(id) && !regs.single_step);
+    assert!(!d.is_enabled(id) && !cpu.regs.single_step);
 }
 
 #[test]
 fn pending_step_follows_the_task_to_another_cpu_and_can_be_cancelled() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let (mut regs0, mut regs1) = (ToyRegs::default(), ToyRegs::default());
-    let (mut env, mut sink) = (ToyEnv::new(), Collected::default());
-    watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
-    d.switch_in(T1, CPU0, &mut regs0).unwrap();
-    env.access = Some(write_access(0x1010, 1, AccessClass::Plain));
+    let (mut cpu, mut regs1, mut sink) = (ToyCpu::new(), ToyRegs::default(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 1, AccessClass::Plain));
     let dsi = ToyStatus::DataMatch { dar: 0x1010 };
-    d.handle_exception(
-        &frame(0x400, ExecutionMode::User),
-        dsi,
-        &mut regs0,
-        &mut env,
-        &mut sink,
-    )
-    .unwrap();
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
 
     // Migrated before the step ran: the new CPU must not arm the disarmed slot.
     d.switch_in(T1, CPU1, &mut regs1).unwrap();
@@ -462,38 +479,37 @@ fn pending_step_follows_the_task_to_another_cpu_and_can_be_cancelled() {
 #[test]
 fn kernel_mode_hits_are_emulated_and_delivered_at_once() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
-    watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
-    d.switch_in(T1, CPU0, &mut regs).unwrap();
-    env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
     let dsi = ToyStatus::DataMatch { dar: 0x1010 };
     let r = d.handle_exception(
         &frame(0x400, ExecutionMode::Kernel),
         dsi,
-        &mut regs,
-        &mut env,
+        &mut cpu,
         &mut sink,
     );
     assert_eq!(r.unwrap().action, ResumeAction::Resume);
-    assert_eq!(env.emulated, 1);
+    assert_eq!(cpu.env.emulated, 1);
     let EventKind::Hit(hit) = sink.0[0].kind else {
         panic!("expected a hit")
     };
     assert_eq!(hit.values.unwrap().new_value(), &[0xEE, 0xEE]);
-    assert!(regs.installed[0].is_some() && !regs.single_step);
+    assert!(cpu.regs.installed[0].is_some() && !cpu.regs.single_step);
 }
 
 #[test]
 fn fixed_table_refuses_when_the_pool_is_full() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
-    let mut env = ToyEnv::new();
-    watch(&mut d, &mut env, 0x1010, 8, Delivery::After);
-    watch(&mut d, &mut env, 0x1020, 8, Delivery::After);
+    let mut cpu = ToyCpu::new();
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    watch(&mut d, &mut cpu.env, 0x1020, 8, Delivery::After);
     let third = Request::builder(0x1030, 8, AccessKind::WRITE)
         .build()
         .unwrap();
     assert_eq!(
-        d.register(third, &mut env),
+        d.register(third, &mut cpu.env),
         Err(DispatchError::NoFreeSlot {
             pool: PoolKind::Data,
             needed: 1,
@@ -505,7 +521,7 @@ fn fixed_table_refuses_when_the_pool_is_full() {
 #[test]
 fn foreign_single_step_is_left_to_the_kernel() {
     let mut d = Toy::new(ToyArch::new(Timing::After));
-    let (mut regs, mut env, mut sink) = (ToyRegs::default(), ToyEnv::new(), Collected::default());
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
     let status = ToyStatus::Exact {
         slots: 0,
         single_step: true,
@@ -514,8 +530,7 @@ fn foreign_single_step_is_left_to_the_kernel() {
         .handle_exception(
             &frame(0x400, ExecutionMode::User),
             status,
-            &mut regs,
-            &mut env,
+            &mut cpu,
             &mut sink,
         )
         .unwrap();
