@@ -12,17 +12,17 @@
 //!    `sc` and `rfid` are never traced: the system call interrupt clears `MSR[SE]` on entry, and
 //!    `rfid` loads a new MSR whose SE applies to the next instruction.
 
-use hwbkpt_hal::{AccessKind, DecodeError, DecodedAccess, MemoryReadError};
+use hwbkpt_hal::{AccessKind, DecodeError, DecodedAccess, EmulateError, MemoryReadError};
 
 use crate::{Bus, Endian, FaultKind, Isa, Memory, MemoryFault, Mode, StepOutcome};
 
-use super::CpuProfile;
 use super::access::{CACHE_BLOCK, access_of};
 use super::context::{Ppc64Context, Reservation, cr0};
 use super::dsisr::{DSISR_DABRMATCH, DSISR_ISSTORE};
 use super::exception::Ppc64Exception;
 use super::insn::{Cond, Insn};
 use super::msr::{MSR_BE, MSR_EE, MSR_PR, MSR_RI, MSR_SE, PrivilegeState};
+use super::{CpuProfile, DebugRegisters};
 
 /// Where `sc` enters the kernel: the system call vector 0xC00 at Linux's relocation-on
 /// interrupt base (AIL = 3, `0xc000000000004000`).
@@ -384,6 +384,36 @@ impl Isa for Ppc64 {
             return StepOutcome::Exception(Ppc64Exception::Trace { single_step, ciabr });
         }
         StepOutcome::Retired
+    }
+
+    /// Linux's `emulate_step` for the kernel-mode interlock: the instruction at NIP runs with
+    /// the debug registers and MSR[SE] set aside (no data storage or trace interrupt), and both
+    /// are put back afterwards. `sc`, `rfid` and the end instruction change privilege or end
+    /// the task, and are not emulated (Linux does not emulate `rfid` either).
+    fn emulate(
+        &self,
+        ctx: &mut Ppc64Context,
+        bus: &mut Bus<'_, Ppc64Exception>,
+    ) -> Result<(), EmulateError> {
+        let pc = ctx.nip & !3;
+        match self.fetch(bus.memory(), pc) {
+            Ok(Insn::Halt | Insn::Sc | Insn::Rfid) | Err(_) => {
+                return Err(EmulateError::Unsupported { pc });
+            }
+            Ok(_) => {}
+        }
+        let debug = ctx.debug;
+        let se = ctx.msr & MSR_SE;
+        ctx.debug = DebugRegisters::CLEAR;
+        ctx.msr &= !MSR_SE;
+        let outcome = self.step(ctx, bus);
+        ctx.debug = debug;
+        ctx.msr |= se;
+        match outcome {
+            StepOutcome::Retired => Ok(()),
+            StepOutcome::Fault(FaultKind::Unmapped { addr }) => Err(EmulateError::Fault { addr }),
+            _ => Err(EmulateError::Unsupported { pc }),
+        }
     }
 
     fn decode_access(

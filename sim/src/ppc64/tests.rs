@@ -635,3 +635,64 @@ fn branches_calls_and_returns() {
     assert_eq!(run(&mut m, t), StopReason::Exited);
     assert_eq!(m.regs(t).unwrap().gpr[4], 3);
 }
+
+/// The kernel-mode interlock (DESIGN §2): kernel code cannot be single-stepped, so the kernel
+/// emulates the instruction (Linux `emulate_step`) with the debug hardware out of the way.
+#[test]
+fn kernel_mode_hit_is_emulated_without_further_interrupts() {
+    use hwbkpt_hal::InstructionEmulate;
+    #[derive(Default)]
+    struct Emulating(Vec<Ppc64Exception>);
+    impl crate::Kernel<Ppc64> for Emulating {
+        fn exception(
+            &mut self,
+            cx: &mut crate::KernelContext<'_, Ppc64>,
+            e: &Ppc64Exception,
+        ) -> crate::Resume {
+            self.0.push(*e);
+            let pc = cx.pc();
+            cx.emulate(pc).unwrap();
+            crate::Resume::Continue
+        }
+    }
+    let mut asm = Asm::new(CODE);
+    asm.li(4, 0x66)
+        .emit(Insn::Store {
+            size: Size::B8,
+            rs: 4,
+            ra: 3,
+            d: 0,
+        })
+        .emit(Insn::Load {
+            size: Size::B8,
+            rt: 5,
+            ra: 3,
+            d: 0,
+        })
+        .halt();
+    let mut m = Machine::new(Ppc64::new(CpuProfile::POWER10), Emulating::default(), 1);
+    m.memory_mut()
+        .map(CODE, 0x1000, RegionAttributes::default());
+    m.memory_mut()
+        .map(DATA, 0x1000, RegionAttributes::default());
+    asm.load_into(m.memory_mut()).unwrap();
+    let mut regs = Ppc64Context::kernel(CODE);
+    regs.gpr[3] = DATA;
+    // Kernel-only (PNH) read/write watch.
+    let debug = dawr(DATA, 8, DAWRX_DR | DAWRX_DW | DAWRX_WT | 0x2);
+    regs.debug = debug;
+    let t = m.spawn(regs);
+    assert_eq!(m.run(t, CpuId(0), 100).unwrap().stop, StopReason::Exited);
+    // One interrupt per access, each emulated: the store happened once, the load read it.
+    assert_eq!(m.kernel().0.len(), 2);
+    assert_eq!(m.memory().read_uint(DATA, 8).unwrap(), 0x66);
+    let r = m.regs(t).unwrap();
+    assert_eq!((r.gpr[5], r.debug, r.msr & MSR_SE), (0x66, debug, 0));
+    assert_eq!(m.trace().accesses().count(), 2);
+    // `sc` and `rfid` are not emulated.
+    let mut asm = Asm::new(CODE);
+    asm.emit(Insn::Rfid);
+    asm.load_into(m.memory_mut()).unwrap();
+    let err = m.with_task(t, |cx| cx.emulate(CODE)).unwrap().unwrap_err();
+    assert_eq!(err, hwbkpt_hal::EmulateError::Unsupported { pc: CODE });
+}
