@@ -147,16 +147,17 @@ const fn unmapped(f: MemoryFault) -> FaultKind {
     FaultKind::Unmapped { addr: f.addr }
 }
 
-/// Execute `insn` at `pc` (the breakpoint check already passed); the NIP to continue at.
+/// Execute `insn` at `pc`, whose data access (from [`access_of`]) is `access` (the breakpoint
+/// check already passed); the NIP to continue at.
 fn execute(
     vector: u64,
     insn: Insn,
+    access: Option<DecodedAccess>,
     ctx: &mut Ppc64Context,
     bus: &mut Bus<'_, Ppc64Exception>,
     pc: u64,
 ) -> Result<u64, FaultKind> {
     let next = pc.wrapping_add(4);
-    let access = access_of(&insn, ctx);
     let ea = access.map_or(0, |a| a.addr);
     match insn {
         Insn::Halt | Insn::Nop => {}
@@ -363,12 +364,13 @@ impl Isa for Ppc64 {
         if insn == Insn::Rfid && msr & MSR_PR != 0 {
             return fault(ctx, FaultKind::Privileged);
         }
-        if let Some(access) = access_of(&insn, ctx)
-            && let Some(outcome) = self.check_data(ctx, &access, bus.memory())
+        let access = access_of(&insn, ctx);
+        if let Some(access) = &access
+            && let Some(outcome) = self.check_data(ctx, access, bus.memory())
         {
             return outcome;
         }
-        let nip = match execute(self.syscall_vector, insn, ctx, bus, pc) {
+        let nip = match execute(self.syscall_vector, insn, access, ctx, bus, pc) {
             Ok(nip) => nip,
             Err(kind) => return fault(ctx, kind),
         };
