@@ -696,3 +696,139 @@ fn kernel_mode_hit_is_emulated_without_further_interrupts() {
     let err = m.with_task(t, |cx| cx.emulate(CODE)).unwrap().unwrap_err();
     assert_eq!(err, hwbkpt_hal::EmulateError::Unsupported { pc: CODE });
 }
+
+/// DESIGN §2: a step pending across preemption, migration to another CPU and an interrupt
+/// between the hit and the step. The debug registers and MSR[SE] live in the task's context,
+/// which the machine saves and restores, so the trace interrupt comes after the stepped
+/// instruction on the new CPU and re-arms there.
+#[test]
+fn pending_step_survives_preemption_migration_and_interrupts() {
+    let debug = dawr(DATA, 8, RW_USER);
+    let mut asm = Asm::new(CODE);
+    asm.li(4, 0x42)
+        .emit(Insn::Store {
+            size: Size::B8,
+            rs: 4,
+            ra: 3,
+            d: 0,
+        })
+        .emit(Insn::Load {
+            size: Size::B8,
+            rt: 5,
+            ra: 3,
+            d: 0,
+        })
+        .halt();
+    let mut m = Machine::new(
+        Ppc64::new(CpuProfile::POWER10),
+        SteppingKernel::default(),
+        2,
+    );
+    m.memory_mut()
+        .map(CODE, 0x1000, RegionAttributes::default());
+    m.memory_mut()
+        .map(DATA, 0x1000, RegionAttributes::default());
+    asm.load_into(m.memory_mut()).unwrap();
+    let mut regs = Ppc64Context::user(CODE);
+    regs.gpr[3] = DATA;
+    regs.debug = debug;
+    let t = m.spawn(regs);
+    // `li` and the store's DSI: the kernel disarmed and asked for a step.
+    m.run(t, CpuId(0), 2).unwrap();
+    assert!(m.kernel().step_pending(t));
+    assert_eq!(m.memory().read_uint(DATA, 8).unwrap(), 0);
+    m.interrupt(CpuId(0)).unwrap();
+    m.preempt(CpuId(0)).unwrap();
+    m.migrate(t, CpuId(1)).unwrap();
+    assert_eq!(m.run(t, CpuId(1), 100).unwrap().stop, StopReason::Exited);
+    let kinds: Vec<_> = m
+        .kernel()
+        .seen
+        .iter()
+        .map(|s| (s.nip, s.exception))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                CODE + 4,
+                Ppc64Exception::DataStorage {
+                    dsisr: DSISR_DABRMATCH | DSISR_ISSTORE,
+                    dar: DATA
+                }
+            ),
+            (
+                CODE + 8,
+                Ppc64Exception::Trace {
+                    single_step: true,
+                    ciabr: false
+                }
+            ),
+            // Re-armed: the load hits too, on CPU 1.
+            (
+                CODE + 8,
+                Ppc64Exception::DataStorage {
+                    dsisr: DSISR_DABRMATCH,
+                    dar: DATA
+                }
+            ),
+            (
+                CODE + 12,
+                Ppc64Exception::Trace {
+                    single_step: true,
+                    ciabr: false
+                }
+            ),
+        ]
+    );
+    assert_eq!(m.regs(t).unwrap().gpr[5], 0x42);
+    let store_cpu = m.trace().accesses().next().unwrap().cpu;
+    assert_eq!(store_cpu, CpuId(1));
+}
+
+/// DAWRX WT / DABR BT against `MSR[DR]`, and HYP against `MSR[HV]`, on running code.
+#[test]
+fn translation_and_hypervisor_bits_on_the_machine() {
+    use super::msr::{MSR_DR, MSR_HV, MSR_KERNEL};
+    let run_with = |profile: CpuProfile, debug: DebugRegisters, msr: u64| {
+        let mut asm = Asm::new(CODE);
+        asm.emit(Insn::Load {
+            size: Size::B4,
+            rt: 4,
+            ra: 3,
+            d: 4,
+        })
+        .halt();
+        let mut m = Machine::new(Ppc64::new(profile), SteppingKernel::default(), 1);
+        m.memory_mut()
+            .map(CODE, 0x1000, RegionAttributes::default());
+        m.memory_mut()
+            .map(DATA, 0x1000, RegionAttributes::default());
+        asm.load_into(m.memory_mut()).unwrap();
+        let mut regs = Ppc64Context::with_msr(CODE, msr);
+        regs.gpr[3] = DATA;
+        regs.debug = debug;
+        let t = m.spawn(regs);
+        assert_eq!(m.run(t, CpuId(0), 100).unwrap().stop, StopReason::Exited);
+        m.kernel().seen.len()
+    };
+    let p10 = CpuProfile::POWER10;
+    // WT = 1 matches only with translation on.
+    assert_eq!(run_with(p10, dawr(DATA, 8, RW_USER), MSR_USER), 2);
+    assert_eq!(run_with(p10, dawr(DATA, 8, RW_USER), MSR_USER & !MSR_DR), 0);
+    // WTI ignores it.
+    let wti = DAWRX_DR | 0x8 | 0x1;
+    assert_eq!(run_with(p10, dawr(DATA, 8, wti), MSR_USER & !MSR_DR), 2);
+    // HYP only: hypervisor state matches, privileged non-hypervisor does not.
+    let hyp = DAWRX_DR | DAWRX_WT | 0x4;
+    assert_eq!(run_with(p10, dawr(DATA, 8, hyp), MSR_KERNEL | MSR_HV), 2);
+    assert_eq!(run_with(p10, dawr(DATA, 8, hyp), MSR_KERNEL), 0);
+    // POWER7 DABR: BT = 0 matches only in real mode (MSR[DR] = 0).
+    let dabr = DebugRegisters {
+        dabr: DATA | 0x1,
+        dabrx: 0x1,
+        ..DebugRegisters::CLEAR
+    };
+    assert_eq!(run_with(CpuProfile::POWER7, dabr, MSR_USER), 0);
+    assert_eq!(run_with(CpuProfile::POWER7, dabr, MSR_USER & !MSR_DR), 2);
+}
