@@ -172,6 +172,13 @@ impl Memory {
     /// # Errors
     /// [`MemoryFault`] naming the first unmapped byte.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryFault> {
+        let off = offset_in_page(addr);
+        if off + buf.len() <= PAGE_SIZE as usize {
+            // The common case, inside one page: one lookup.
+            let page = self.pages.get(&page_of(addr)).ok_or(MemoryFault { addr })?;
+            buf.copy_from_slice(&page.bytes[off..off + buf.len()]);
+            return Ok(());
+        }
         self.check(addr, buf.len() as u64)?;
         let mut done = 0;
         while done < buf.len() {
@@ -190,6 +197,15 @@ impl Memory {
     /// # Errors
     /// [`MemoryFault`] naming the first unmapped byte.
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemoryFault> {
+        let off = offset_in_page(addr);
+        if off + data.len() <= PAGE_SIZE as usize {
+            let page = self
+                .pages
+                .get_mut(&page_of(addr))
+                .ok_or(MemoryFault { addr })?;
+            page.bytes[off..off + data.len()].copy_from_slice(data);
+            return Ok(());
+        }
         self.check(addr, data.len() as u64)?;
         let mut done = 0;
         while done < data.len() {
