@@ -757,3 +757,58 @@ fn emulation_runs_the_whole_instruction_without_debug_exceptions() {
     assert!(r.hits().is_empty());
     assert_eq!(r.m.trace().accesses().count(), 16);
 }
+
+/// With TF set a `rep` string is stepped one iteration at a time (BS after each, RIP at the
+/// instruction until the last), and fast strings do not group while stepping.
+#[test]
+fn single_step_stops_after_every_rep_iteration() {
+    let prog = |a: &mut Asm| {
+        a.mov_imm(Reg::Rdi, DATA)
+            .mov_imm(Reg::Rcx, 300)
+            .emit(Insn::Nop)
+            .rep_stos(StringWidth::Byte)
+            .end();
+    };
+    let at = starts(prog);
+    let mut r = Rig::new(X86Profile::INTEL_FAST_STRINGS, prog);
+    r.m.run(r.task, CpuId(0), 2).unwrap();
+    r.m.with_task(r.task, |cx| cx.set_single_step(true))
+        .unwrap();
+    assert_eq!(r.run(), StopReason::Exited);
+    let h = r.hits();
+    assert_eq!(h.len(), 1 + 300);
+    assert!(h.iter().all(RecordedException::single_step));
+    assert!(h[1..300].iter().all(|e| e.rip == at[3]));
+    assert_eq!(h[300].rip, at[4]);
+}
+
+/// The documented choice for TF at the start of SYSCALL: the single-step trap comes after
+/// SYSCALL, at the kernel entry at CPL 0; FMASK clears TF in the kernel; SYSRET restores it
+/// from R11, so stepping resumes after the next user instruction.
+#[test]
+fn single_step_over_syscall_traps_at_the_kernel_entry() {
+    let prog = |a: &mut Asm| {
+        a.syscall().emit(Insn::Nop).end();
+    };
+    let at = starts(prog);
+    let mut r = Rig::generic(prog);
+    r.m.with_task(r.task, |cx| cx.set_single_step(true))
+        .unwrap();
+    assert_eq!(r.run(), StopReason::Exited);
+    let got: Vec<_> = r.hits().iter().map(|e| (e.rip, e.cpl)).collect();
+    assert_eq!(got, [(KERNEL, 0), (at[2], 3)]);
+}
+
+/// QEMU's B bits for disabled slots also appear on an execute fault.
+#[test]
+fn disabled_execute_matches_show_on_the_qemu_profile() {
+    let prog = |a: &mut Asm| {
+        a.emit(Insn::Nop).end();
+    };
+    let mut r = Rig::new(X86Profile::QEMU, prog);
+    // Slot 0 enabled, slot 3 the same address but disabled; both R/W = 00 (execute).
+    r.arm([CODE, 0, 0, CODE], dr7_local(0, RW_EXECUTE, 1));
+    r.run();
+    let got: Vec<_> = r.hits().iter().map(|e| (e.class, e.b_bits())).collect();
+    assert_eq!(got, [(DebugClass::Fault, 0b1001)]);
+}
