@@ -165,4 +165,8 @@ pub trait Kernel<I: Isa> {
 
     /// The task is about to be switched out of `cx.cpu()`; its registers are saved after this.
     fn switched_out(&mut self, _cx: &mut KernelContext<'_, I>) {}
+
+    /// [`Machine::set_pc`](crate::Machine::set_pc) moved the task's PC from `old_pc` (signal
+    /// delivery, a debugger): the place to cancel a pending single step.
+    fn pc_changed(&mut self, _cx: &mut KernelContext<'_, I>, _old_pc: u64) {}
 }

@@ -21,18 +21,25 @@
 //!   iteration, memory through a recording [`Bus`]), and [`Isa::decode_access`], the
 //!   `analyse_instr`-style decoder over the machine's own program memory.
 //! - [`Kernel`] — what runs on kernel entry: [`Kernel::exception`], [`Kernel::fault`],
-//!   [`Kernel::interrupt`], [`Kernel::switched_in`]/[`Kernel::switched_out`]. Each gets a
-//!   [`KernelContext`]: the CPU, the task, its registers (the trap frame plus debug and status
-//!   registers), memory through the HAL's [`MemoryRead`](hwbkpt_hal::MemoryRead), and the
-//!   decoder through the HAL's [`InstructionDecode`](hwbkpt_hal::InstructionDecode). That is
-//!   all a kernel has at an exception (DESIGN §1); the HAL's pipeline implements [`Kernel`].
+//!   [`Kernel::interrupt`], [`Kernel::switched_in`]/[`Kernel::switched_out`],
+//!   [`Kernel::pc_changed`]. Each gets a [`KernelContext`]: the CPU, the task, its registers
+//!   (the trap frame plus debug and status registers), memory through the HAL's
+//!   [`MemoryRead`](hwbkpt_hal::MemoryRead), the decoder through the HAL's
+//!   [`InstructionDecode`](hwbkpt_hal::InstructionDecode), and kernel-mode emulation through
+//!   the HAL's [`InstructionEmulate`](hwbkpt_hal::InstructionEmulate) ([`Isa::emulate`]; the
+//!   emulated accesses are traced). That is all a kernel has at an exception (DESIGN §1); the
+//!   HAL's pipeline implements [`Kernel`], wrapping the context in a `RegisterAccess` that
+//!   turns the backend's slot images into raw register writes (the sim cannot name those
+//!   types: it does not depend on the arch crates).
 //! - [`Machine`] — N CPUs, tasks, one memory, one trace, one kernel. Tests drive it with
 //!   explicit [`ScheduleAction`]s ([`Machine::run`] a task on a CPU for k steps,
 //!   [`Machine::preempt`], [`Machine::migrate`], [`Machine::interrupt`]) or hand it to a
 //!   seeded [`RandomPolicy`] ([`Machine::run_random`]). A context switch saves the whole
 //!   register context into the outgoing task and restores the incoming one's, as a kernel
 //!   does, then calls the kernel's switch hooks. [`Machine::with_task`] lets kernel code
-//!   (a debugger, the HAL installing slots) act on a task between instructions.
+//!   (a debugger, the HAL installing slots) act on a task between instructions, and
+//!   [`Machine::set_pc`] moves a task's PC as signal delivery or ptrace would, telling the
+//!   kernel through [`Kernel::pc_changed`].
 //!
 //! ## Plugging in a CPU model
 //!

@@ -226,6 +226,39 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
         Ok(f(&mut cx))
     }
 
+    /// Move a task's PC as kernel code does when it delivers a signal or a debugger sets the
+    /// PC: recorded as [`TraceEvent::PcChanged`], then [`Kernel::pc_changed`] runs.
+    ///
+    /// # Errors
+    /// [`MachineError::NoSuchTask`], [`MachineError::TaskNotAlive`].
+    pub fn set_pc(&mut self, task: TaskId, pc: u64) -> Result<(), MachineError> {
+        let index = self.task_index(task)?;
+        if !self.tasks[index].state.is_alive() {
+            return Err(MachineError::TaskNotAlive(task));
+        }
+        let Self {
+            isa,
+            kernel,
+            memory,
+            trace,
+            cpus,
+            tasks,
+            ..
+        } = self;
+        let t = &mut tasks[index];
+        let (cpu, regs) = match t.state {
+            TaskState::Running(cpu) => (cpu, cpus[cpu.0 as usize].regs.as_mut()),
+            _ => (t.home, t.saved.as_mut()),
+        };
+        let regs = regs.ok_or(MachineError::NoSuchTask(task))?;
+        let from = isa.pc(regs);
+        isa.set_pc(regs, pc);
+        trace.push(TraceEvent::PcChanged { task, from, to: pc });
+        let mut cx = KernelContext::new(isa, cpu, task, regs, memory, trace);
+        kernel.pc_changed(&mut cx, from);
+        Ok(())
+    }
+
     /// Carry out one scheduling decision.
     ///
     /// # Errors
@@ -639,6 +672,10 @@ mod tests {
             self.0
                 .push(format!("irq {} on {}", cx.task().0, cx.cpu().0));
         }
+        fn pc_changed(&mut self, cx: &mut KernelContext<'_, Toy>, old: u64) {
+            self.0
+                .push(format!("pc {} {old:#x}->{:#x}", cx.task().0, cx.pc()));
+        }
         fn switched_in(&mut self, cx: &mut KernelContext<'_, Toy>) {
             self.0.push(format!(
                 "in {} on {} at {:#x}",
@@ -765,5 +802,15 @@ mod tests {
         });
         assert_eq!(pc.unwrap().unwrap().addr, 0x2000);
         assert!(m.regs(t).unwrap().stepping);
+        m.set_pc(t, 0x1000).unwrap();
+        assert_eq!(m.kernel().0.last().unwrap(), "pc 0 0x1008->0x1000");
+        assert_eq!(
+            m.trace().events().last(),
+            Some(&TraceEvent::PcChanged {
+                task: t,
+                from: 0x1008,
+                to: 0x1000
+            })
+        );
     }
 }

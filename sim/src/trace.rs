@@ -154,6 +154,16 @@ pub enum TraceEvent<E> {
         /// New CPU.
         to: CpuId,
     },
+    /// Kernel code outside the task moved its PC (signal delivery, a debugger): whatever the
+    /// instruction at `from` was about to do did not happen.
+    PcChanged {
+        /// Task.
+        task: TaskId,
+        /// The PC before.
+        from: u64,
+        /// The PC after.
+        to: u64,
+    },
     /// A task ran its end instruction or was killed.
     TaskExit {
         /// CPU.
