@@ -163,7 +163,9 @@ pub struct DebugRegisters {
     dr6: u64,
     dr7: u64,
     slots: [Slot; 4],
-    /// Whether any slot is enabled or could report as disabled (skip matching otherwise).
+    /// Slots that can report: enabled, or programmed with a non-zero address.
+    reportable: u8,
+    /// Whether any reportable slot watches data / execution (skip matching otherwise).
     any_data: bool,
     any_execute: bool,
 }
@@ -176,6 +178,7 @@ impl Default for DebugRegisters {
             dr6: DR6_QUIET,
             dr7: DR7_FIXED_ONES,
             slots: [Slot::decode(0, 0, 0); 4],
+            reportable: 0,
             any_data: false,
             any_execute: false,
         };
@@ -265,31 +268,25 @@ impl DebugRegisters {
     /// Slots matched by a data access.
     #[must_use]
     pub fn data_hits(&self, addr: u64, size: u64, write: bool) -> Hits {
-        let mut hits = Hits::default();
         if !self.any_data {
-            return hits;
+            return Hits::default();
         }
-        for (n, slot) in self.slots.iter().enumerate() {
-            if slot.matches_data(addr, size, write) {
-                if slot.enabled {
-                    hits.enabled |= 1 << n;
-                } else {
-                    hits.disabled |= 1 << n;
-                }
-            }
-        }
-        hits
+        self.hits(|slot| slot.matches_data(addr, size, write))
     }
 
     /// Slots matched by executing the instruction at `rip`.
     #[must_use]
     pub fn execute_hits(&self, rip: u64) -> Hits {
-        let mut hits = Hits::default();
         if !self.any_execute {
-            return hits;
+            return Hits::default();
         }
+        self.hits(|slot| slot.matches_execute(rip))
+    }
+
+    fn hits(&self, matches: impl Fn(&Slot) -> bool) -> Hits {
+        let mut hits = Hits::default();
         for (n, slot) in self.slots.iter().enumerate() {
-            if slot.matches_execute(rip) {
+            if self.reportable & (1 << n) != 0 && matches(slot) {
                 if slot.enabled {
                     hits.enabled |= 1 << n;
                 } else {
@@ -301,21 +298,21 @@ impl DebugRegisters {
     }
 
     fn redecode(&mut self) {
+        self.reportable = 0;
         for n in 0..4 {
             self.slots[n] = Slot::decode(n, self.addr[n], self.dr7);
+            // A disabled slot still matters on CPUs that report B bits for disabled matches,
+            // unless it was never programmed: address 0 and not enabled (the reset state, in
+            // which every slot would otherwise "match" an instruction at address 0).
+            if self.slots[n].enabled || self.addr[n] != 0 {
+                self.reportable |= 1 << n;
+            }
         }
-        // A disabled slot still matters on CPUs reporting B bits for disabled matches, so
-        // matching runs whenever some slot has a data or execute condition programmed with a
-        // non-zero image; an all-zero DR7 low word and zero addresses skip it entirely.
-        let programmed = |s: &Slot, n: usize| s.enabled || self.addr[n] != 0;
-        self.any_data = self.slots.iter().enumerate().any(|(n, s)| {
-            matches!(s.condition, Condition::Write | Condition::ReadWrite) && programmed(s, n)
-        });
-        self.any_execute = self
-            .slots
-            .iter()
-            .enumerate()
-            .any(|(n, s)| matches!(s.condition, Condition::Execute) && programmed(s, n));
+        let any = |want: fn(Condition) -> bool| {
+            (0..4).any(|n| self.reportable & (1 << n) != 0 && want(self.slots[n].condition))
+        };
+        self.any_data = any(|c| matches!(c, Condition::Write | Condition::ReadWrite));
+        self.any_execute = any(|c| matches!(c, Condition::Execute));
     }
 }
 
@@ -373,6 +370,31 @@ mod tests {
         let top = Slot::decode(0, u64::MAX, 0b1011 << 16);
         assert!(top.matches_data(u64::MAX, 1, false));
         assert!(!top.matches_data(0, 1, false));
+    }
+
+    /// The documented choice for the QEMU profile's disabled matches: a slot that was never
+    /// programmed (address 0, not enabled) does not report; one with an address does.
+    #[test]
+    fn unprogrammed_slots_never_report() {
+        let mut d = DebugRegisters::default();
+        assert_eq!(d.execute_hits(0), Hits::default());
+        d.write(2, 0x1000).unwrap();
+        assert_eq!(d.execute_hits(0), Hits::default());
+        assert_eq!(
+            d.execute_hits(0x1000),
+            Hits {
+                enabled: 0,
+                disabled: 0b100
+            }
+        );
+        d.write(7, 0x401).unwrap();
+        assert_eq!(
+            d.execute_hits(0),
+            Hits {
+                enabled: 0b1,
+                disabled: 0
+            }
+        );
     }
 
     #[test]

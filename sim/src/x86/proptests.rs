@@ -166,8 +166,16 @@ fn profile() -> impl Strategy<Value = X86Profile> {
     ]
 }
 
+/// Cases per property: `PROPTEST_CASES` when set (CI and long runs), 256 otherwise.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Breakpoints never change what a program computes: with any DR0–DR3 and any DR7 low
     /// word, with or without TF, and the default handler (DR6 back to 0xFFFF0FF0, RF after
