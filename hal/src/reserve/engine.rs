@@ -514,7 +514,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             return 0;
         };
         let everywhere = state.everywhere.get(p).copied().unwrap_or(0);
-        let extra = extra_on(&self.groups, state.lists.pinned, cpu.0);
+        let extra = extra_on(&self.groups, state, cpu.0);
         everywhere.saturating_add(extra.get(p).copied().unwrap_or(0))
     }
 
@@ -737,7 +737,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                     let state = self.tasks.get(t).copied().unwrap_or_default();
                     let everywhere = state.everywhere.get(p).copied().unwrap_or(0);
                     let mut worst_extra = 0u8;
-                    each_extra(&self.groups, state.lists.pinned, |cpu, extra| {
+                    each_extra(&self.groups, &state, |cpu, extra| {
                         let e = extra.get(p).copied().unwrap_or(0);
                         if e > 0 {
                             worst_extra =
@@ -801,13 +801,13 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                         before.saturating_sub(weight)
                     };
                     *everywhere = after;
-                    let pinned = state.lists.pinned;
+                    let state = *state;
                     let Some(ledger) = self.ledgers.get_mut(p) else {
                         continue;
                     };
                     ledger.change_task_all(before, after);
                     // The task's full count moves on each CPU where it has extra slots.
-                    each_extra(&self.groups, pinned, |cpu, extra| {
+                    each_extra(&self.groups, &state, |cpu, extra| {
                         let e = extra.get(p).copied().unwrap_or(0);
                         if e > 0 {
                             ledger.change_task_local(
@@ -823,7 +823,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                         continue;
                     };
                     let everywhere = state.everywhere.get(p).copied().unwrap_or(0);
-                    let others = extra_on(&self.groups, state.lists.pinned, c.0)
+                    let others = extra_on(&self.groups, state, c.0)
                         .get(p)
                         .copied()
                         .unwrap_or(0);
@@ -879,6 +879,9 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             _ => None,
         } {
             state.groups += 1;
+            if is_cpu_bound_pinned(request.scope(), request.pinning()) {
+                state.cpu_bound += 1;
+            }
         }
         self.account(index, true);
         let after = self.insertion_point(anchor, request.scope(), request.pinning());
@@ -892,6 +895,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             return;
         };
         let anchor = Anchor::of(group.scope);
+        let cpu_bound = is_cpu_bound_pinned(group.scope, group.pinning);
         self.unlink_group(index);
         self.account(index, false);
         self.groups.remove(index);
@@ -899,6 +903,9 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             && let Some(state) = self.tasks.get_mut(t)
         {
             state.groups = state.groups.saturating_sub(1);
+            if cpu_bound {
+                state.cpu_bound = state.cpu_bound.saturating_sub(1);
+            }
         }
         self.drop_task_if_idle(anchor);
     }
@@ -1019,15 +1026,23 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
     }
 }
 
+/// Whether a group counts in its task's per-CPU extras.
+const fn is_cpu_bound_pinned(scope: Scope, pinning: Pinning) -> bool {
+    matches!((scope, pinning), (Scope::TaskOnCpu(..), Pinning::Pinned))
+}
+
 /// Visit each CPU on which a task's pinned list holds CPU-bound groups, with the slots per
 /// pool they add there. Relies on same-CPU groups being contiguous (see `insertion_point`).
 pub(super) fn each_extra<P, R: Slab<Group<P>>>(
     groups: &R,
-    pinned: ListEnds,
+    task: &TaskState,
     mut visit: impl FnMut(u32, [u8; 3]),
 ) {
+    if task.cpu_bound == 0 {
+        return;
+    }
     let mut run: Option<(u32, [u8; 3])> = None;
-    for (_, group) in list::iter(groups, pinned) {
+    for (_, group) in list::iter(groups, task.lists.pinned) {
         let Scope::TaskOnCpu(_, cpu) = group.scope else {
             continue;
         };
@@ -1051,9 +1066,12 @@ pub(super) fn each_extra<P, R: Slab<Group<P>>>(
 }
 
 /// Slots per pool a task's pinned groups bound to `cpu` hold.
-pub(super) fn extra_on<P, R: Slab<Group<P>>>(groups: &R, pinned: ListEnds, cpu: u32) -> [u8; 3] {
+pub(super) fn extra_on<P, R: Slab<Group<P>>>(groups: &R, task: &TaskState, cpu: u32) -> [u8; 3] {
     let mut sum = [0u8; 3];
-    for (_, group) in list::iter(groups, pinned) {
+    if task.cpu_bound == 0 {
+        return sum;
+    }
+    for (_, group) in list::iter(groups, task.lists.pinned) {
         if matches!(group.scope, Scope::TaskOnCpu(_, c) if c.0 == cpu) {
             for (s, w) in sum.iter_mut().zip(group.weights) {
                 *s = s.saturating_add(w);

@@ -108,4 +108,7 @@ pub(super) struct TaskState {
     pub(super) everywhere: [u8; 3],
     /// Groups (pinned or flexible) bound to this task.
     pub(super) groups: u32,
+    /// Of those, pinned groups bound to one CPU: when zero (the common case), the task has
+    /// no per-CPU extras and nothing needs to walk its list to find them.
+    pub(super) cpu_bound: u32,
 }
