@@ -9,7 +9,8 @@
 //! return clears it), so — like Linux, which prints "Unable to handle hardware breakpoint.
 //! Breakpoint at 0x… will be disabled." — the breakpoints stay disarmed and the kernel records
 //! that it disabled them. It finds the instruction's class through the decode hook, as a
-//! kernel would.
+//! kernel would. When the PC is moved while a step is pending (signal delivery, a debugger),
+//! the step is cancelled and the breakpoints re-armed (DESIGN §2).
 
 use std::collections::BTreeMap;
 
@@ -56,6 +57,15 @@ impl SteppingKernel {
     pub fn step_pending(&self, task: TaskId) -> bool {
         self.pending.contains_key(&task)
     }
+
+    /// End the task's pending step, if any: put its data breakpoints back (CIABR as it is now).
+    fn rearm(&mut self, cx: &mut KernelContext<'_, Ppc64>) {
+        if let Some(saved) = self.pending.remove(&cx.task()) {
+            let regs = cx.regs_mut();
+            let ciabr = regs.debug.ciabr;
+            regs.debug = DebugRegisters { ciabr, ..saved };
+        }
+    }
 }
 
 impl Kernel<Ppc64> for SteppingKernel {
@@ -91,16 +101,19 @@ impl Kernel<Ppc64> for SteppingKernel {
             }
             Ppc64Exception::DataStorage { .. } => {}
             Ppc64Exception::Trace { single_step, .. } => {
-                if let Some(saved) = self.pending.remove(&task) {
-                    let regs = cx.regs_mut();
-                    let ciabr = regs.debug.ciabr;
-                    regs.debug = DebugRegisters { ciabr, ..saved };
-                }
+                self.rearm(cx);
                 if single_step {
                     cx.set_single_step(false);
                 }
             }
         }
         Resume::Continue
+    }
+
+    fn pc_changed(&mut self, cx: &mut KernelContext<'_, Ppc64>, _old_pc: u64) {
+        if self.pending.contains_key(&cx.task()) {
+            self.rearm(cx);
+            cx.set_single_step(false);
+        }
     }
 }

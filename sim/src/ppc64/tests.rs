@@ -832,3 +832,36 @@ fn translation_and_hypervisor_bits_on_the_machine() {
     assert_eq!(run_with(CpuProfile::POWER7, dabr, MSR_USER), 0);
     assert_eq!(run_with(CpuProfile::POWER7, dabr, MSR_USER & !MSR_DR), 2);
 }
+
+/// DESIGN §2: the PC changed while a step is pending (signal delivery, ptrace setting the PC):
+/// the default kernel cancels the step and re-arms, so the breakpoint fires again at the new PC.
+#[test]
+fn pc_change_cancels_the_pending_step_and_rearms() {
+    let debug = dawr(DATA, 8, RW_USER);
+    let (mut m, t) = machine(CpuProfile::POWER10, debug, |a| {
+        a.emit(Insn::Store {
+            size: Size::B8,
+            rs: 0,
+            ra: 3,
+            d: 0,
+        }) // hit, then PC moved
+        .emit(Insn::Nop)
+        .emit(Insn::Load {
+            size: Size::B8,
+            rt: 4,
+            ra: 3,
+            d: 0,
+        }); // the new PC: hits too
+    });
+    m.run(t, CpuId(0), 1).unwrap();
+    assert!(m.kernel().step_pending(t));
+    m.set_pc(t, CODE + 8).unwrap();
+    assert!(!m.kernel().step_pending(t));
+    let regs = m.regs(t).unwrap();
+    assert_eq!((regs.debug, regs.msr & MSR_SE), (debug, 0));
+    assert_eq!(run(&mut m, t), StopReason::Exited);
+    let nips: Vec<u64> = m.kernel().seen.iter().map(|s| s.nip).collect();
+    // The store's DSI, then the load's DSI and its step; the store never ran.
+    assert_eq!(nips, [CODE, CODE + 8, CODE + 12]);
+    assert_eq!(m.trace().accesses().count(), 1);
+}
