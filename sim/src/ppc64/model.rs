@@ -391,7 +391,7 @@ impl Isa for Ppc64 {
     /// Linux's `emulate_step` for the kernel-mode interlock: the instruction at NIP runs with
     /// the debug registers and `MSR[SE]` set aside (no data storage or trace interrupt), and both
     /// are put back afterwards. `sc`, `rfid` and the end instruction change privilege or end
-    /// the task, and are not emulated (Linux does not emulate `rfid` either).
+    /// the task: they are not emulated.
     fn emulate(
         &self,
         ctx: &mut Ppc64Context,
