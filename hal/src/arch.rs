@@ -98,13 +98,36 @@ impl SlotId {
         self.index
     }
 
-    const fn bit(&self) -> u16 {
+    /// Every slot of every pool has one ordinal below [`Self::ORDINALS`].
+    pub(crate) const ORDINALS: usize = 3 * Self::MAX_PER_POOL as usize;
+
+    /// Dense number of the slot across pools, for per-slot tables.
+    pub(crate) const fn ordinal(&self) -> usize {
         let pool = match self.pool {
             PoolKind::Shared => 0,
             PoolKind::Data => 1,
             PoolKind::Instruction => 2,
         };
-        1 << (pool * Self::MAX_PER_POOL + self.index)
+        pool * Self::MAX_PER_POOL as usize + self.index as usize
+    }
+
+    /// The slot with dense number `ordinal` (inverse of [`Self::ordinal`]).
+    const fn from_ordinal(ordinal: u32) -> Option<Self> {
+        let per_pool = Self::MAX_PER_POOL as u32;
+        let pool = match ordinal / per_pool {
+            0 => PoolKind::Shared,
+            1 => PoolKind::Data,
+            2 => PoolKind::Instruction,
+            _ => return None,
+        };
+        Some(Self {
+            pool,
+            index: (ordinal % per_pool) as u8,
+        })
+    }
+
+    const fn bit(&self) -> u16 {
+        1 << self.ordinal()
     }
 }
 
@@ -166,9 +189,16 @@ impl SlotSet {
 
     /// Every slot in the set, pool by pool, in index order.
     pub fn iter(self) -> impl Iterator<Item = SlotId> {
-        [PoolKind::Shared, PoolKind::Data, PoolKind::Instruction]
-            .into_iter()
-            .flat_map(move |pool| self.in_pool(pool))
+        let mut bits = self.0;
+        core::iter::from_fn(move || {
+            let ordinal = bits.trailing_zeros();
+            bits &= bits.wrapping_sub(1);
+            if ordinal < u16::BITS {
+                SlotId::from_ordinal(ordinal)
+            } else {
+                None
+            }
+        })
     }
 
     /// The slots of `pool` in the set, in index order.

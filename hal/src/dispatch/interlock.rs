@@ -12,8 +12,8 @@ use super::event::{
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
 use super::table::{Dispatcher, read_prefix};
 
-/// Most hits one instruction can produce: every slot of every pool.
-const MAX_HITS: usize = 8;
+/// Most requests one exception reports: one per slot of the largest pool (no sharing).
+const MAX_HITS: usize = crate::MAX_PLAN_SLOTS;
 
 /// A hit waiting for its instruction to complete.
 #[derive(Debug, Clone, Copy)]
@@ -101,12 +101,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             }
         }
 
-        let armed = self.armed_slots(frame.task, frame.cpu);
         let data_before = self.arch.capabilities().data_timing == Timing::Before;
         let mut before_candidates = SlotSet::EMPTY;
         let mut exact_owners = Owners::new();
         for slot in cause.slots.iter() {
-            if !armed.contains(slot) {
+            if !self.is_armed(slot, frame.task, frame.cpu) {
                 if cause.slots_exact {
                     // x86: a B bit for a slot this layer did not arm (the SDM allows it).
                     self.stats.stray_hits += 1;
@@ -121,7 +120,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         }
 
         for &index in exact_owners.as_slice() {
-            let action = self.deliver_exact(index, frame, context, sink);
+            let action = self.deliver_exact(index, frame, context, sink)?;
             resolution.claimed = true;
             resolution.action = stronger(resolution.action, action);
         }
@@ -155,10 +154,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        let Some(position) = self.pending_position(task) else {
-            return Ok(false);
-        };
-        let Some(step) = self.pending[position].take() else {
+        let Some(step) = self.take_pending(task) else {
             return Ok(false);
         };
         self.stats.cancelled_steps += 1;
@@ -179,6 +175,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.pending.iter().flatten().find(|p| p.task == task)
     }
 
+    fn take_pending(&mut self, task: TaskId) -> Option<PendingStep> {
+        let position = self.pending_position(task)?;
+        let step = self.pending.get_mut(position)?.take()?;
+        self.stepping_tasks -= 1;
+        Some(step)
+    }
+
     fn pending_position(&self, task: TaskId) -> Option<usize> {
         self.pending
             .iter()
@@ -186,26 +189,36 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     }
 
     /// A hit reported exactly by the hardware (x86 B bits, CIABR).
-    fn deliver_exact<E: ExceptionEnvironment, S: EventSink>(
+    fn deliver_exact<C, S>(
         &mut self,
         index: usize,
         frame: &TrapFrame,
-        context: &mut E,
+        context: &mut C,
         sink: &mut S,
-    ) -> ResumeAction {
+    ) -> Result<ResumeAction, C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
         let id = self.id_of(index);
         let capabilities = *self.arch.capabilities();
         let Some(entry) = self.entries[index].as_mut() else {
-            return ResumeAction::Resume;
+            return Ok(ResumeAction::Resume);
         };
         let request = entry.request;
+        let native = capabilities.native_timing(request.access());
+        // A breakpoint that signals before its instruction (x86 execute fault) faults again
+        // on return unless the resume flag is set, whether or not anyone wanted the hit.
+        let resume = match native {
+            Timing::Before => ResumeAction::ResumeWithResumeFlag,
+            Timing::After => ResumeAction::Resume,
+        };
         if !request.privilege().intersects(frame.mode.privilege())
             || !request.scope().covers(frame.task, frame.cpu)
         {
             self.stats.stray_hits += 1;
-            return ResumeAction::Resume;
+            return Ok(resume);
         }
-        let native = capabilities.native_timing(request.access());
         let hit = if request.is_execute() {
             let address = entry.plan.iter().next().map(|p| p.hardware_range().start());
             Hit {
@@ -228,7 +241,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         };
         let one_shot = request.delivery() == Delivery::Before;
         if one_shot {
+            // Disabled until re-armed: its slots must stop matching too, or the stopped
+            // instruction faults again when the task resumes (a stop carries no resume flag).
             entry.enabled = false;
+            for slot in entry.slot_set().iter() {
+                context.uninstall(slot)?;
+            }
         }
         self.stats.delivered_hits += 1;
         sink.deliver(Event {
@@ -238,11 +256,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             pc: frame.pc,
             kind: EventKind::Hit(hit),
         });
-        match (one_shot, native) {
-            (true, _) => ResumeAction::Stop,
-            (false, Timing::Before) => ResumeAction::ResumeWithResumeFlag,
-            (false, Timing::After) => ResumeAction::Resume,
-        }
+        Ok(if one_shot { ResumeAction::Stop } else { resume })
     }
 
     /// A trigger-before data match (PPC64 DSI): decode the instruction, split real hits from
@@ -390,15 +404,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.stats.steps += 1;
 
         if frame.mode == ExecutionMode::User {
-            if let Some(previous) = self.pending_position(frame.task) {
+            if self.take_pending(frame.task).is_some() {
                 // A new hit while a step is pending means the PC moved without cancel_step:
                 // the old step is void (its access never completed).
-                self.pending[previous] = None;
                 self.stats.cancelled_steps += 1;
             }
             match self.pending.iter().position(Option::is_none) {
                 Some(free) => {
                     self.pending[free] = Some(step);
+                    self.stepping_tasks += 1;
                     context.set_single_step(true)?;
                     Ok(ResumeAction::Step)
                 }
@@ -438,10 +452,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        let Some(position) = self.pending_position(frame.task) else {
-            return Ok(());
-        };
-        let Some(step) = self.pending[position].take() else {
+        let Some(step) = self.take_pending(frame.task) else {
             return Ok(());
         };
         context.set_single_step(false)?;
@@ -502,8 +513,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        let armed = self.armed_slots(task, cpu);
-        for slot in slots.intersection(armed).iter() {
+        for slot in slots.iter().filter(|s| self.is_armed(*s, task, cpu)) {
             if let Some(image) = self.image_of(slot) {
                 context.install(slot, image)?;
             }

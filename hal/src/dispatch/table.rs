@@ -72,6 +72,11 @@ pub struct Dispatcher<A: DebugArchitecture, const REQUESTS: usize = 16, const TA
     pub(super) generations: [u16; REQUESTS],
     pub(super) pending: [Option<PendingStep>; TASKS],
     pub(super) stats: Statistics,
+    /// How many entries of `pending` are in use.
+    pub(super) stepping_tasks: usize,
+    /// The entry owning each slot (by [`SlotId`] ordinal): exception handling looks slots up
+    /// here instead of walking the requests.
+    pub(super) slot_owner: [Option<u16>; SlotId::ORDINALS],
 }
 
 impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
@@ -85,6 +90,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             generations: [0; REQUESTS],
             pending: [None; TASKS],
             stats: Statistics::default(),
+            stepping_tasks: 0,
+            slot_owner: [None; SlotId::ORDINALS],
         }
     }
 
@@ -126,6 +133,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         }
         let generation = self.generations[index].wrapping_add(1);
         self.generations[index] = generation;
+        let owner = u16::try_from(index).ok();
+        for (slot, _, _) in slots.iter().flatten() {
+            self.slot_owner[slot.ordinal()] = owner;
+        }
         self.entries[index] = Some(Entry {
             request,
             plan,
@@ -146,7 +157,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
     pub fn release(&mut self, id: RequestId) -> Result<Request, DispatchError> {
         let entry = self.entry(id).ok_or(DispatchError::UnknownRequest)?;
-        let request = entry.request;
+        let (request, slots) = (entry.request, entry.slots);
+        for (slot, _, _) in slots.iter().flatten() {
+            self.slot_owner[slot.ordinal()] = None;
+        }
         self.entries[id.index()] = None;
         Ok(request)
     }
@@ -241,27 +255,33 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
 
     /// The registered entry (index) owning `slot`.
     pub(super) fn owner_of(&self, slot: SlotId) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.as_ref().is_some_and(|e| e.owns(slot)))
+        self.slot_owner[slot.ordinal()].map(usize::from)
+    }
+
+    fn assigned(&self, slot: SlotId) -> Option<&AssignedSlot<A>> {
+        let entry = self.entries.get(self.owner_of(slot)?)?.as_ref()?;
+        entry.slots.iter().flatten().find(|(s, _, _)| *s == slot)
     }
 
     pub(super) fn image_of(&self, slot: SlotId) -> Option<A::SlotImage> {
-        self.entries
-            .iter()
-            .flatten()
-            .flat_map(|e| e.slots.iter().flatten())
-            .find(|(s, _, _)| *s == slot)
-            .map(|(_, _, image)| *image)
+        self.assigned(slot).map(|(_, _, image)| *image)
     }
 
     pub(super) fn program_of(&self, slot: SlotId) -> Option<A::Program> {
-        self.entries
-            .iter()
-            .flatten()
-            .flat_map(|e| e.slots.iter().flatten())
-            .find(|(s, _, _)| *s == slot)
-            .map(|(_, program, _)| *program)
+        self.assigned(slot).map(|(_, program, _)| *program)
+    }
+
+    /// Whether `slot` is armed while `task` runs on `cpu` (the per-slot form of
+    /// [`armed_slots`](Self::armed_slots), for the exception path).
+    pub(super) fn is_armed(&self, slot: SlotId, task: TaskId, cpu: CpuId) -> bool {
+        let owned_and_covering = self
+            .owner_of(slot)
+            .and_then(|index| self.entries.get(index)?.as_ref())
+            .is_some_and(|e| e.enabled && e.request.scope().covers(task, cpu));
+        owned_and_covering
+            && !self
+                .pending_for(task)
+                .is_some_and(|p| p.disarmed.contains(slot))
     }
 
     fn allocate(&self, plan: &Plan<A::Program>) -> Result<AssignedSlots<A>, DispatchError> {
