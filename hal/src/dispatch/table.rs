@@ -57,10 +57,6 @@ impl<A: DebugArchitecture> Entry<A> {
             .flatten()
             .fold(SlotSet::EMPTY, |set, (slot, _, _)| set.with(*slot))
     }
-
-    pub(super) fn owns(&self, slot: SlotId) -> bool {
-        self.slots.iter().flatten().any(|(s, _, _)| *s == slot)
-    }
 }
 
 /// The exception pipeline's state for one machine: registered requests, their slots, and the
