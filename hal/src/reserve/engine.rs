@@ -177,6 +177,17 @@ use super::task_table::TaskTable;
 /// # Ok::<(), hwbkpt_hal::ReserveError>(())
 /// ```
 ///
+/// # Wiring into a dispatcher
+/// - Register: `let plan = arch.prepare(&request)?;` then [`reserve`](Self::reserve) (or
+///   [`reserve_planned`](Self::reserve_planned)); keep per-consumer state (value snapshots,
+///   one-shot flags) keyed by the [`ReservationId`].
+/// - Context switch or migration of task `t` onto CPU `c`: [`switch_in`](Self::switch_in)
+///   gives a [`SlotAssignment`](crate::SlotAssignment); for every slot of every pool, install
+///   `arch.encode(slot, &loaded.program)` where it names one and uninstall the others.
+/// - Debug exception on CPU `c` in slot `s`: [`loaded`](Self::loaded)`(c)` names the group
+///   in `s`; [`sharers`](Self::sharers) lists the consumers, each of which gets its own event.
+/// - Release: [`release`](Self::release); the next switch-in on each CPU drops its slots.
+///
 /// # Parameters
 /// `P` is the architecture's slot program, `S` the [`Storage`] (fixed or heap), `CPUS` the
 /// most CPUs it can account for. Every operation takes `&mut self` and never blocks; a
@@ -878,9 +889,9 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             Anchor::Task(t) => self.tasks.get_mut(t),
             _ => None,
         } {
-            state.groups += 1;
+            state.groups = state.groups.saturating_add(1);
             if is_cpu_bound_pinned(request.scope(), request.pinning()) {
-                state.cpu_bound += 1;
+                state.cpu_bound = state.cpu_bound.saturating_add(1);
             }
         }
         self.account(index, true);
