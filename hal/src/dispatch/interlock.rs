@@ -110,6 +110,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
                     // x86: a B bit for a slot this layer did not arm (the SDM allows it).
                     self.stats.stray_hits += 1;
                 }
+                // Stale state (a request disabled or released while this task was switched
+                // in elsewhere): left installed, it would fire again at once, forever.
+                context.uninstall(slot)?;
                 continue;
             }
             if slot.pool() == PoolKind::Data && data_before {

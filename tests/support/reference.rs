@@ -1,0 +1,700 @@
+//! The reference model: the events a perfect implementation of DESIGN §2 delivers, computed
+//! from the simulator's trace and the registered requests only — never from the pipeline.
+//!
+//! The definitions, shared by both architectures:
+//! - an access `[ea, ea+size)` of kind k made by task t on CPU c in mode m **hits** request r
+//!   iff the ranges overlap, k meets r's access set, m is in r's privilege filter and r's
+//!   scope covers (t, c);
+//! - `after` (continuous) requests get one event per access (per instruction on hardware that
+//!   reports per instruction) after it completed, in program order, with old/new values for
+//!   write watches;
+//! - `before` requests (and, on trigger-before hardware, `native` data requests, which cannot
+//!   continue past the match without a step) get one stop before the access and are then
+//!   disabled (one-shot);
+//! - on trigger-before hardware an instruction that cannot be stepped (`larx`/`stcx.`) and
+//!   that the hardware matches disables every matching request with an explicit event;
+//! - a **stray** is a hardware match that no request really hit: counted, never delivered.
+//!
+//! Where the architectures differ by nature, the model takes the difference as [`Facts`]:
+//! whether the hardware reports the access (address and kind), whether old values are exact
+//! or last observed, the matching granule, who filters privilege, and when data and execute
+//! breakpoints signal. It learns *that* the CPU stopped an instruction before completing it
+//! (an instruction-breakpoint fault, a data-storage interrupt) and *where* (task, CPU) from the
+//! trace's exception records, but decides by itself which requests that stop concerns.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hwbkpt::{
+    AccessClass, AccessKind, AddressRange, CpuId, Delivery, DisableReason, MAX_VALUE_BYTES,
+    PrivilegeFilter, Request, RequestId, TaskId, Timing,
+};
+use hwbkpt_sim::{Memory, MemoryAccess, Mode, TraceEvent};
+
+use super::observed::{Happened, Observed, Values};
+
+/// What an architecture's debug hardware lets software observe, as the model needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts {
+    /// When data breakpoints signal: x86 after the instruction, PPC64 before the access.
+    pub(crate) data_timing: Timing,
+    /// When instruction breakpoints signal: x86 before (fault), PPC64 CIABR after completion.
+    pub(crate) execute_timing: Timing,
+    /// Whether the layer learns the access's address and kind (PPC64 decodes the instruction;
+    /// an x86 data trap does not say).
+    pub(crate) reports_access: bool,
+    /// Whether old values are read before the access (PPC64) or are the bytes last observed
+    /// by the layer (x86, which traps after the access).
+    pub(crate) exact_old_values: bool,
+    /// Whether the hardware applies the privilege filter (PPC64 PR/PNH/HYP); otherwise the
+    /// hardware matches every mode and the layer filters (x86), so a mismatch is a stray.
+    pub(crate) hardware_filters_privilege: bool,
+    /// Whether an unarmed slot keeps matching instruction fetches at its address and is
+    /// reported alongside a real hit (x86 CPUs that set B bits for disabled slots; the x86
+    /// backend disarms a slot by clearing its DR7 fields, leaving DRn, i.e. an execute
+    /// breakpoint of length 1 at that address).
+    pub(crate) reports_unarmed_execute: bool,
+    /// The matching granule of an access: the hardware compares whole granules (x86: 1, the
+    /// exact bytes; PPC64: doublewords, 16 bytes for pre-POWER10 quadword accesses).
+    pub(crate) granule: fn(&StaticAccess) -> u64,
+}
+
+/// A data access as the instruction makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StaticAccess {
+    /// First byte.
+    pub(crate) addr: u64,
+    /// Bytes.
+    pub(crate) size: u32,
+    /// Read, write, or both.
+    pub(crate) kind: AccessKind,
+    /// Plain, reservation, cache block.
+    pub(crate) class: AccessClass,
+}
+
+/// What the model knows of the programs (their disassembly, not their execution).
+pub(crate) trait ProgramMap {
+    /// The mode code at `pc` runs in.
+    fn mode_at(&self, pc: u64) -> Mode;
+    /// The data access the instruction at `pc` makes when `task` runs it, where it is the same
+    /// on every execution (PPC64 programs here: every address is a fixed base plus a constant).
+    /// Needed for stops before an access, which leave no access in the trace, and for
+    /// `stcx.`, which may store nothing.
+    fn static_access(&self, task: TaskId, pc: u64) -> Option<StaticAccess>;
+}
+
+/// What a trace exception record says, as far as the model uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The CPU stopped before executing the instruction at the PC (x86 instruction
+    /// breakpoint fault).
+    BeforeInstruction,
+    /// The CPU stopped before the data access of the instruction at the PC (PPC64 DSI with
+    /// the DABR-match bit).
+    BeforeAccess,
+}
+
+/// A registered request and the id the dispatcher gave it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watch {
+    /// Its id.
+    pub(crate) id: RequestId,
+    /// The request.
+    pub(crate) request: Request,
+}
+
+/// The model's results.
+#[derive(Debug, Default)]
+pub(crate) struct Expected {
+    /// Events, in delivery order.
+    pub(crate) events: Vec<Observed>,
+    /// Hardware matches no request really hit.
+    pub(crate) strays: u64,
+}
+
+struct Model<'a> {
+    facts: Facts,
+    watches: &'a [Watch],
+    program: &'a dyn ProgramMap,
+    enabled: Vec<bool>,
+    /// Last observed bytes of each request (x86 old values).
+    snapshots: Vec<Vec<u8>>,
+    /// Memory as the trace leaves it.
+    memory: Memory,
+    /// Per task: the instruction whose interlock step is pending and the requests disarmed
+    /// for it (DESIGN §2: "disarm them, mark a step pending (per task) … re-arm").
+    pending: BTreeMap<TaskId, (u64, BTreeSet<usize>)>,
+    /// Per task: the instruction whose breakpoint fault was already handled.
+    fault_handled: BTreeMap<TaskId, u64>,
+    /// Per task: accesses of the step in progress.
+    step_accesses: BTreeMap<TaskId, Vec<MemoryAccess>>,
+    /// Per task: the last retired step (pc, next pc).
+    last_retired: BTreeMap<TaskId, (u64, u64)>,
+    /// Per task: requests whose slots were ever installed in its registers.
+    programmed: BTreeMap<TaskId, BTreeSet<usize>>,
+    /// Per task: requests whose slots its registers hold enabled. A context switch installs
+    /// exactly the armed ones (DESIGN §1); a request disabled while the task runs elsewhere
+    /// stays installed there (stale) until the task's next switch or until it fires there —
+    /// a stray, after which the layer uninstalls it.
+    installed: BTreeMap<TaskId, BTreeSet<usize>>,
+    out: Expected,
+}
+
+fn privilege_of(mode: Mode) -> PrivilegeFilter {
+    match mode {
+        Mode::User => PrivilegeFilter::USER,
+        Mode::Supervisor => PrivilegeFilter::KERNEL,
+        Mode::Hypervisor => PrivilegeFilter::HYPERVISOR,
+    }
+}
+
+fn range(addr: u64, size: u64) -> AddressRange {
+    AddressRange::new(addr, size.max(1)).unwrap_or_else(|_| {
+        AddressRange::new(addr, 1).unwrap_or_else(|_| unreachable!("a 1-byte range never wraps"))
+    })
+}
+
+/// Whether the request stops once and is disabled: `before`, and `native` where the
+/// breakpoint's native timing is before an access the hardware cannot continue past without
+/// a step (trigger-before data).
+fn one_shot(request: &Request, facts: &Facts) -> bool {
+    match request.delivery() {
+        Delivery::Before => true,
+        Delivery::Native => !request.is_execute() && facts.data_timing == Timing::Before,
+        Delivery::After => false,
+    }
+}
+
+impl Model<'_> {
+    fn watch(&self, index: usize) -> &Request {
+        &self.watches[index].request
+    }
+
+    fn armed(&self, index: usize, task: TaskId, cpu: CpuId) -> bool {
+        self.enabled[index] && self.watch(index).scope().covers(task, cpu)
+    }
+
+    /// Whether `task`'s registers still hold request `index`'s slots although it is not armed.
+    fn stale(&self, index: usize, task: TaskId, cpu: CpuId) -> bool {
+        !self.armed(index, task, cpu)
+            && self
+                .installed
+                .get(&task)
+                .is_some_and(|i| i.contains(&index))
+    }
+
+    fn uninstall(&mut self, index: usize, task: TaskId) {
+        if let Some(installed) = self.installed.get_mut(&task) {
+            installed.remove(&index);
+        }
+    }
+
+    fn emit(&mut self, index: usize, task: TaskId, cpu: CpuId, pc: u64, happened: Happened) {
+        self.out.events.push(Observed {
+            request: self.watches[index].id,
+            task,
+            cpu,
+            pc,
+            happened,
+        });
+    }
+
+    /// The bytes the hardware compares for `access`.
+    fn footprint(&self, access: &StaticAccess) -> AddressRange {
+        let exact = range(access.addr, u64::from(access.size));
+        let granule = (self.facts.granule)(access);
+        exact.rounded_out(granule).unwrap_or(exact)
+    }
+
+    /// The bytes the hardware watches for request `index`.
+    fn window(&self, index: usize) -> AddressRange {
+        let r = self.watch(index).range();
+        let granule = (self.facts.granule)(&StaticAccess {
+            addr: r.start(),
+            size: 1,
+            kind: AccessKind::READ,
+            class: AccessClass::Plain,
+        });
+        r.rounded_out(granule).unwrap_or(r)
+    }
+
+    /// Whether the hardware matches `access` against data request `index` (armed or not).
+    fn hardware_matches(&self, index: usize, access: &StaticAccess, mode: Mode) -> bool {
+        let request = self.watch(index);
+        !request.is_execute()
+            && request.access().intersects(access.kind)
+            && self.window(index).overlaps(&self.footprint(access))
+            && (!self.facts.hardware_filters_privilege
+                || request.privilege().intersects(privilege_of(mode)))
+    }
+
+    /// Whether `access` really hits data request `index` (DESIGN §2, scope checked apart).
+    fn really_hits(&self, index: usize, access: &StaticAccess, mode: Mode) -> bool {
+        let request = self.watch(index);
+        !request.is_execute()
+            && request.access().intersects(access.kind)
+            && request
+                .range()
+                .overlaps(&range(access.addr, u64::from(access.size)))
+            && request.privilege().intersects(privilege_of(mode))
+    }
+
+    fn is_execute_at(&self, index: usize, pc: u64) -> bool {
+        let request = self.watch(index);
+        request.is_execute() && request.range().start() == pc
+    }
+
+    fn first_overlap(&self, index: usize, access: &StaticAccess) -> u64 {
+        let r = self.watch(index).range();
+        r.intersection(&range(access.addr, u64::from(access.size)))
+            .map_or(access.addr, |o| o.start())
+    }
+
+    /// The values a hit on request `index` reports.
+    fn values(&mut self, index: usize, access: &MemoryAccess) -> Option<Values> {
+        let request = *self.watch(index);
+        if self.facts.exact_old_values {
+            // The bytes of the access inside the watched range, before and after it.
+            if !access.kind.contains(AccessKind::WRITE) {
+                return None;
+            }
+            let touched = request
+                .range()
+                .intersection(&range(access.addr, u64::from(access.size)))?;
+            let offset = usize::try_from(touched.start() - access.addr).ok()?;
+            let len = usize::try_from(touched.len()).ok()?.min(MAX_VALUE_BYTES);
+            Some(Values {
+                addr: touched.start(),
+                old: access.before[offset..offset + len].to_vec(),
+                new: access.after[offset..offset + len].to_vec(),
+                old_exact: true,
+                truncated: touched.len() > MAX_VALUE_BYTES as u64,
+            })
+        } else {
+            // The whole watched range: last observed before, now after; the snapshot moves.
+            if !request.access().contains(AccessKind::WRITE) {
+                return None;
+            }
+            let len = usize::try_from(request.range().len())
+                .unwrap_or(MAX_VALUE_BYTES)
+                .min(MAX_VALUE_BYTES);
+            let mut now = vec![0; len];
+            self.memory.read(request.range().start(), &mut now).ok()?;
+            let old = std::mem::replace(&mut self.snapshots[index], now.clone());
+            Some(Values {
+                addr: request.range().start(),
+                old,
+                new: now,
+                old_exact: false,
+                truncated: request.range().len() > MAX_VALUE_BYTES as u64,
+            })
+        }
+    }
+
+    /// The CPU stopped before executing the instruction at `pc` (x86 instruction breakpoint).
+    fn before_instruction(&mut self, task: TaskId, cpu: CpuId, pc: u64) {
+        let mode = self.program.mode_at(pc);
+        // Disarmed slots are reported only alongside a fault some armed slot raised.
+        let faults = (0..self.watches.len()).any(|i| {
+            self.is_execute_at(i, pc) && (self.armed(i, task, cpu) || self.stale(i, task, cpu))
+        });
+        for index in 0..self.watches.len() {
+            if !self.is_execute_at(index, pc) {
+                continue;
+            }
+            if self.armed(index, task, cpu) {
+                let request = *self.watch(index);
+                if request.privilege().intersects(privilege_of(mode)) {
+                    self.emit(
+                        index,
+                        task,
+                        cpu,
+                        pc,
+                        Happened::Hit {
+                            timing: self.facts.execute_timing,
+                            access: Some(AccessKind::EXECUTE),
+                            address: Some(pc),
+                            values: None,
+                        },
+                    );
+                    if one_shot(&request, &self.facts) {
+                        self.enabled[index] = false;
+                        self.uninstall(index, task);
+                    }
+                } else {
+                    // The hardware does not look at the privilege level: a stray.
+                    self.out.strays += 1;
+                }
+            } else if self.stale(index, task, cpu) {
+                self.out.strays += 1;
+                self.uninstall(index, task);
+            } else if faults
+                && self.facts.reports_unarmed_execute
+                && self
+                    .programmed
+                    .get(&task)
+                    .is_some_and(|p| p.contains(&index))
+            {
+                // A disarmed slot still holding this address, reported with the real hit.
+                self.out.strays += 1;
+            }
+        }
+        self.fault_handled.insert(task, pc);
+    }
+
+    /// The CPU stopped before the data access of the instruction at `pc` (trigger-before
+    /// hardware): `before` stops, disabling for unsteppable instructions, or the interlock.
+    fn before_access(&mut self, task: TaskId, cpu: CpuId, pc: u64) {
+        let Some(access) = self.program.static_access(task, pc) else {
+            return;
+        };
+        let mode = self.program.mode_at(pc);
+        let disarmed = self
+            .pending
+            .get(&task)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default();
+        let fired: Vec<usize> = (0..self.watches.len())
+            .filter(|&i| {
+                self.armed(i, task, cpu)
+                    && !disarmed.contains(&i)
+                    && self.hardware_matches(i, &access, mode)
+            })
+            .collect();
+        let real: Vec<usize> = fired
+            .iter()
+            .copied()
+            .filter(|&i| self.really_hits(i, &access, mode))
+            .collect();
+        self.out.strays += (fired.len() - real.len()) as u64;
+        let stops: Vec<usize> = real
+            .iter()
+            .copied()
+            .filter(|&i| one_shot(self.watch(i), &self.facts))
+            .collect();
+        if !stops.is_empty() {
+            for index in stops {
+                self.stop_before(index, task, cpu, pc, &access);
+            }
+            return;
+        }
+        if matches!(
+            access.class,
+            AccessClass::LoadReserve | AccessClass::StoreConditional
+        ) {
+            for index in fired {
+                self.disable(index, task, cpu, pc);
+            }
+            return;
+        }
+        let entry = self
+            .pending
+            .entry(task)
+            .or_insert_with(|| (pc, BTreeSet::new()));
+        if entry.0 != pc {
+            *entry = (pc, BTreeSet::new());
+        }
+        entry.1.extend(fired);
+    }
+
+    fn stop_before(
+        &mut self,
+        index: usize,
+        task: TaskId,
+        cpu: CpuId,
+        pc: u64,
+        access: &StaticAccess,
+    ) {
+        let reports = self.facts.reports_access;
+        let address = self.first_overlap(index, access);
+        self.emit(
+            index,
+            task,
+            cpu,
+            pc,
+            Happened::Hit {
+                timing: Timing::Before,
+                access: reports.then_some(access.kind),
+                address: reports.then_some(address),
+                values: None,
+            },
+        );
+        self.enabled[index] = false;
+        self.uninstall(index, task);
+    }
+
+    fn disable(&mut self, index: usize, task: TaskId, cpu: CpuId, pc: u64) {
+        self.emit(
+            index,
+            task,
+            cpu,
+            pc,
+            Happened::Disabled(DisableReason::AtomicReservation),
+        );
+        self.enabled[index] = false;
+        self.uninstall(index, task);
+    }
+
+    /// An instruction (or one `rep` iteration) completed.
+    fn retired(&mut self, task: TaskId, cpu: CpuId, pc: u64, next_pc: u64, mode: Mode) {
+        let accesses = self.step_accesses.remove(&task).unwrap_or_default();
+        let first_iteration = self.last_retired.get(&task) != Some(&(pc, pc));
+        if self.facts.execute_timing == Timing::Before
+            && first_iteration
+            && self.fault_handled.get(&task) != Some(&pc)
+        {
+            // No fault was taken: only right if no armed breakpoint is there (otherwise the
+            // hits this produces are missing from the pipeline's events).
+            self.before_instruction(task, cpu, pc);
+        }
+        if self.facts.data_timing == Timing::After {
+            self.trap_after(task, cpu, next_pc, &accesses);
+        } else {
+            self.completed_after_stop(task, cpu, pc, next_pc, mode, accesses.first());
+        }
+        if self.facts.execute_timing == Timing::After {
+            for index in 0..self.watches.len() {
+                if self.is_execute_at(index, pc)
+                    && self.armed(index, task, cpu)
+                    && self.watch(index).privilege().intersects(privilege_of(mode))
+                {
+                    self.emit(
+                        index,
+                        task,
+                        cpu,
+                        next_pc,
+                        Happened::Hit {
+                            timing: Timing::After,
+                            access: Some(AccessKind::EXECUTE),
+                            address: Some(pc),
+                            values: None,
+                        },
+                    );
+                }
+            }
+        }
+        self.pending.remove(&task);
+        self.fault_handled.remove(&task);
+        self.last_retired.insert(task, (pc, next_pc));
+    }
+
+    /// Trap-after hardware: one exception per instruction, one hit per request it matched.
+    fn trap_after(&mut self, task: TaskId, cpu: CpuId, next_pc: u64, accesses: &[MemoryAccess]) {
+        for index in 0..self.watches.len() {
+            if self.stale(index, task, cpu) {
+                if accesses
+                    .iter()
+                    .any(|a| self.hardware_matches(index, &static_of(a), a.mode))
+                {
+                    self.out.strays += 1;
+                    self.uninstall(index, task);
+                }
+                continue;
+            }
+            if !self.armed(index, task, cpu) {
+                continue;
+            }
+            let matched: Vec<&MemoryAccess> = accesses
+                .iter()
+                .filter(|a| self.hardware_matches(index, &static_of(a), a.mode))
+                .collect();
+            let Some(first) = matched.first() else {
+                continue;
+            };
+            if !matched
+                .iter()
+                .any(|a| self.really_hits(index, &static_of(a), a.mode))
+            {
+                self.out.strays += 1;
+                continue;
+            }
+            let reports = self.facts.reports_access;
+            let access = static_of(first);
+            let address = self.first_overlap(index, &access);
+            let values = self.values(index, first);
+            self.emit(
+                index,
+                task,
+                cpu,
+                next_pc,
+                Happened::Hit {
+                    timing: Timing::After,
+                    access: reports.then_some(access.kind),
+                    address: reports.then_some(address),
+                    values,
+                },
+            );
+        }
+    }
+
+    /// Trigger-before hardware: the instruction at `pc` completed (after any stops).
+    fn completed_after_stop(
+        &mut self,
+        task: TaskId,
+        cpu: CpuId,
+        pc: u64,
+        next_pc: u64,
+        mode: Mode,
+        made: Option<&MemoryAccess>,
+    ) {
+        let Some(planned) = self.program.static_access(task, pc) else {
+            return;
+        };
+        let atomic = matches!(
+            planned.class,
+            AccessClass::LoadReserve | AccessClass::StoreConditional
+        );
+        if atomic {
+            // Every match should have disabled its request at a stop; flag any left.
+            for index in 0..self.watches.len() {
+                if self.armed(index, task, cpu) && self.hardware_matches(index, &planned, mode) {
+                    self.disable(index, task, cpu, pc);
+                }
+            }
+            return;
+        }
+        let Some(made) = made else {
+            return;
+        };
+        let access = StaticAccess {
+            class: planned.class,
+            ..static_of(made)
+        };
+        // Kernel-mode instructions are emulated inside the data storage interrupt, whose trap
+        // frame still has the instruction's PC; user-mode ones complete with a single step,
+        // whose trace interrupt has the next PC.
+        let event_pc = if mode == Mode::User { next_pc } else { pc };
+        for index in 0..self.watches.len() {
+            if !self.armed(index, task, cpu) || !self.really_hits(index, &access, mode) {
+                continue;
+            }
+            if one_shot(self.watch(index), &self.facts) {
+                // The stop before this access is missing: expect it here so the difference shows.
+                self.stop_before(index, task, cpu, pc, &access);
+                continue;
+            }
+            let address = self.first_overlap(index, &access);
+            let values = self.values(index, made);
+            self.emit(
+                index,
+                task,
+                cpu,
+                event_pc,
+                Happened::Hit {
+                    timing: Timing::After,
+                    access: Some(access.kind),
+                    address: Some(address),
+                    values,
+                },
+            );
+        }
+    }
+}
+
+fn static_of(access: &MemoryAccess) -> StaticAccess {
+    StaticAccess {
+        addr: access.addr,
+        size: access.size,
+        kind: access.kind,
+        class: AccessClass::Plain,
+    }
+}
+
+/// The events a perfect implementation delivers for `trace`, and the strays it counts.
+///
+/// `watches` are the accepted requests in registration order (which is also the order of
+/// their hardware slots, so hits of one exception are delivered in this order); `initial`
+/// is memory when they were registered; `stop_of` says which exception records are stops
+/// before an instruction or an access.
+pub(crate) fn expected<E>(
+    trace: &[TraceEvent<E>],
+    facts: Facts,
+    watches: &[Watch],
+    initial: &Memory,
+    program: &dyn ProgramMap,
+    stop_of: impl Fn(&E) -> Option<Stop>,
+) -> Expected {
+    let snapshots = watches
+        .iter()
+        .map(|w| {
+            let len = usize::try_from(w.request.range().len())
+                .unwrap_or(MAX_VALUE_BYTES)
+                .min(MAX_VALUE_BYTES);
+            let mut bytes = vec![0; len];
+            // Watches on unmapped memory have no value to observe; the model keeps zeros,
+            // which a hit would then expose.
+            let _ = initial.read(w.request.range().start(), &mut bytes);
+            bytes
+        })
+        .collect();
+    let mut model = Model {
+        facts,
+        watches,
+        program,
+        enabled: vec![true; watches.len()],
+        snapshots,
+        memory: initial.clone(),
+        pending: BTreeMap::new(),
+        fault_handled: BTreeMap::new(),
+        step_accesses: BTreeMap::new(),
+        last_retired: BTreeMap::new(),
+        programmed: BTreeMap::new(),
+        installed: BTreeMap::new(),
+        out: Expected::default(),
+    };
+    for event in trace {
+        match event {
+            TraceEvent::Access(access) => {
+                if access.kind.contains(AccessKind::WRITE) {
+                    // Accesses of mapped memory only reach the trace.
+                    let _ = model.memory.write(access.addr, &access.after);
+                }
+                model
+                    .step_accesses
+                    .entry(access.task)
+                    .or_default()
+                    .push(access.clone());
+            }
+            TraceEvent::Exception {
+                cpu,
+                task,
+                pc,
+                status,
+            } => match stop_of(status) {
+                Some(Stop::BeforeInstruction) => model.before_instruction(*task, *cpu, *pc),
+                Some(Stop::BeforeAccess) => model.before_access(*task, *cpu, *pc),
+                None => {}
+            },
+            TraceEvent::Retired {
+                cpu,
+                task,
+                pc,
+                next_pc,
+                mode,
+            } => model.retired(*task, *cpu, *pc, *next_pc, *mode),
+            TraceEvent::ContextSwitch {
+                cpu,
+                to: Some(task),
+                ..
+            } => {
+                let armed: Vec<usize> = (0..watches.len())
+                    .filter(|&i| model.armed(i, *task, *cpu))
+                    .collect();
+                model
+                    .programmed
+                    .entry(*task)
+                    .or_default()
+                    .extend(armed.iter().copied());
+                model.installed.insert(*task, armed.into_iter().collect());
+            }
+            TraceEvent::PcChanged { task, .. } => {
+                // The access never happened: the pending step is void, its requests re-armed.
+                model.pending.remove(task);
+            }
+            TraceEvent::Fault { task, .. } => {
+                model.step_accesses.remove(task);
+            }
+            _ => {}
+        }
+    }
+    model.out
+}
