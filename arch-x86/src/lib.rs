@@ -36,7 +36,7 @@
 //! | planning | [`AlignedCover`] (exact, minimal), [`X86Cpu`] ([`DebugArchitecture`](hwbkpt_hal::DebugArchitecture)), [`X86Cpu::plan_io`] |
 //! | programs and images | [`X86Program`], [`X86SlotImage`], [`merge_images`] |
 //! | CPU profiles | [`X86Profile`], [`Paging`] |
-//! | register owners | [`install_writes`] / [`uninstall_writes`] (the write order every owner follows), [`SlotError`], [`SingleStep`]; `raw` and `BareMetal` with the `instructions` feature on `x86_64` |
+//! | register owners | [`install_writes`] / [`uninstall_writes`] (the write order every owner follows), [`SlotError`], [`SingleStep`]; `raw` and `BareMetal` with the `instructions` feature on `x86_64`; `TracedThread` (Linux ptrace, with its typed `PtraceError`/`Refusal`) with the `linux-ptrace` feature on x86-64 Linux |
 //!
 //! ## Sources
 //!
@@ -87,6 +87,9 @@ mod bare_metal;
 #[cfg(all(target_arch = "x86_64", feature = "instructions"))]
 pub mod raw;
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64", feature = "linux-ptrace"))]
+mod linux_ptrace;
+
 #[cfg(test)]
 mod vector_tests;
 
@@ -107,6 +110,8 @@ pub use slot_error::SlotError;
 
 #[cfg(all(target_arch = "x86_64", feature = "instructions"))]
 pub use bare_metal::BareMetal;
+#[cfg(all(target_os = "linux", target_arch = "x86_64", feature = "linux-ptrace"))]
+pub use linux_ptrace::{PtraceError, Refusal, TracedThread, U_DEBUGREG_OFFSET, debugreg_offset};
 
 // DebugSlot::slot_id relies on the HAL allowing all four DR0–DR3 in one pool.
 const _: () = assert!(hwbkpt_hal::SlotId::MAX_PER_POOL >= DebugSlot::COUNT);
