@@ -17,9 +17,10 @@ use std::vec::Vec;
 use proptest::prelude::*;
 
 use super::oracle::Oracle;
-use super::{Engine, POWER10, TestProgram, X86, plan_in, request};
+use super::{POWER10, TestProgram, X86, plan_in, request};
 use crate::{
-    CpuId, Pinning, Plan, PoolKind, Request, ReservationId, Scope, Sharing, SlotId, TaskId,
+    CpuId, FixedStorage, Pinning, Plan, PoolKind, Request, ReservationId, Reservations,
+    ReserveError, Scope, Sharing, Storage, TaskId,
 };
 
 const ONLINE: u32 = 3; // of the engine's 4: CPU 3 exercises "not online"
@@ -117,14 +118,14 @@ fn cases() -> u32 {
         .unwrap_or(1024)
 }
 
-struct Harness {
-    engine: Engine,
+struct Harness<S: Storage> {
+    engine: Reservations<TestProgram, S, 4>,
     oracle: Oracle,
     live: Vec<(ReservationId, u64)>,
     slots: [u8; 3],
 }
 
-impl Harness {
+impl<S: Storage> Harness<S> {
     fn new(power: bool) -> Self {
         let (caps, slots) = if power {
             (&POWER10, [0, 2, 1])
@@ -132,7 +133,7 @@ impl Harness {
             (&X86, [4, 0, 0])
         };
         Self {
-            engine: Engine::new(caps, ONLINE).unwrap(),
+            engine: Reservations::new(caps, ONLINE).unwrap(),
             oracle: Oracle::new(slots, ONLINE),
             live: Vec::new(),
             slots,
@@ -238,7 +239,7 @@ impl Harness {
                 prop_assert_eq!(self.engine.release(id), self.oracle.release(oid));
                 prop_assert_eq!(
                     self.engine.release(id),
-                    Err(crate::ReserveError::UnknownReservation)
+                    Err(ReserveError::UnknownReservation)
                 );
             }
             Op::SwitchIn(task, cpu) => self.switch_in(TaskId(*task), CpuId(*cpu))?,
@@ -300,6 +301,77 @@ impl Harness {
     }
 }
 
+/// One run: the ops, then everything released in a scrambled order, back to empty.
+fn run<S: Storage>(power: bool, ops: &[Op], release_order: u64) -> Result<(), TestCaseError> {
+    let mut h = Harness::<S>::new(power);
+    for op in ops {
+        h.step(op)?;
+    }
+    let mut rest = h.live.clone();
+    let n = rest.len().max(1) as u64;
+    rest.rotate_left((release_order % n) as usize);
+    for (id, oid) in rest {
+        prop_assert_eq!(h.engine.release(id), h.oracle.release(oid));
+    }
+    h.live.clear();
+    prop_assert!(h.engine.is_empty());
+    prop_assert!(
+        h.engine.accounting_is_empty(),
+        "counters left after releasing everything"
+    );
+    for cpu in 0..ONLINE {
+        let a = h.engine.switch_in(TaskId(1), CpuId(cpu)).unwrap();
+        prop_assert_eq!(a.iter().count(), 0);
+    }
+    Ok(())
+}
+
+/// Random ops on a tiny fixed engine (4 reservations, 2 task places) and 3 tasks:
+/// store exhaustion is refused with a typed error and leaves everything as it was; no input
+/// panics; releasing everything returns to empty.
+fn run_tiny(ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut engine: Reservations<TestProgram, FixedStorage<4, 2>, 4> =
+        Reservations::new(&X86, ONLINE).unwrap();
+    let mut live: Vec<ReservationId> = Vec::new();
+    for op in ops {
+        let before = engine.snapshot();
+        match op {
+            Op::Reserve(shape) => {
+                let (request, plan) = shape.build();
+                match engine.reserve(request, plan) {
+                    Ok(id) => live.push(id),
+                    Err(_) => prop_assert_eq!(engine.snapshot(), before),
+                }
+            }
+            Op::Modify(which, shape) if !live.is_empty() => {
+                let id = live[which % live.len()];
+                let (request, plan) = shape.build();
+                let status = engine.status(id);
+                if engine.modify(id, request, plan).is_err() {
+                    prop_assert_eq!(engine.snapshot(), before);
+                    prop_assert_eq!(engine.status(id), status);
+                }
+            }
+            Op::Release(which) if !live.is_empty() => {
+                let id = live.remove(which % live.len());
+                prop_assert!(engine.release(id).is_ok());
+            }
+            Op::SwitchIn(task, cpu) => {
+                if let Ok(a) = engine.switch_in(TaskId(*task), CpuId(*cpu)) {
+                    prop_assert!(a.count(PoolKind::Shared) <= 4);
+                }
+            }
+            _ => {}
+        }
+        prop_assert!(engine.len() <= 4 && engine.task_count() <= 2);
+    }
+    for id in live {
+        prop_assert!(engine.release(id).is_ok());
+    }
+    prop_assert!(engine.is_empty() && engine.accounting_is_empty());
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
@@ -309,24 +381,22 @@ proptest! {
         ops in prop::collection::vec(op(), 1..80),
         release_order in any::<u64>(),
     ) {
-        let mut h = Harness::new(power);
-        for op in &ops {
-            h.step(op)?;
-        }
-        // Release everything, in a scrambled order: back to empty.
-        let mut rest = h.live.clone();
-        let n = rest.len().max(1) as u64;
-        rest.rotate_left((release_order % n) as usize);
-        for (id, oid) in rest {
-            prop_assert_eq!(h.engine.release(id), h.oracle.release(oid));
-        }
-        h.live.clear();
-        prop_assert!(h.engine.is_empty());
-        prop_assert!(h.engine.accounting_is_empty(), "counters left after releasing everything");
-        for cpu in 0..ONLINE {
-            let a = h.engine.switch_in(TaskId(1), CpuId(cpu)).unwrap();
-            prop_assert_eq!(a.iter().count(), 0);
-        }
-        let _ = SlotId::MAX_PER_POOL;
+        run::<FixedStorage<128, 64>>(power, &ops, release_order)?;
+    }
+
+    /// The same with heap storage (growing slabs and task table).
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn heap_engine_matches_the_brute_force_oracle(
+        power in any::<bool>(),
+        ops in prop::collection::vec(op(), 1..80),
+        release_order in any::<u64>(),
+    ) {
+        run::<crate::HeapStorage>(power, &ops, release_order)?;
+    }
+
+    #[test]
+    fn tiny_fixed_storage_refuses_cleanly(ops in prop::collection::vec(op(), 1..60)) {
+        run_tiny(&ops)?;
     }
 }
