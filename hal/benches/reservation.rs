@@ -342,6 +342,11 @@ criterion_group!(
 );
 
 fn main() {
+    // `HWBKPT_SUMMARY_ONLY=1`: only the interleaved engine/baseline table (about 40 s).
+    if std::env::var_os("HWBKPT_SUMMARY_ONLY").is_some() {
+        summary();
+        return;
+    }
     benches();
     // Skipped when criterion is given a filter (e.g. to rerun one benchmark).
     if std::env::args().skip(1).all(|a| a.starts_with('-')) {

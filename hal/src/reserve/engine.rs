@@ -381,7 +381,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
         let old_scope = old.scope;
         let old_pinned = old.pinning == Pinning::Pinned;
         let leaving_frees = old.sharers <= 1;
-        let joinable = self.find_joinable(&request, &plan);
+        let joinable = self.find_joinable(&request, &plan, self.lists(Anchor::of(request.scope())));
 
         if joinable.is_none() && request.pinning() == Pinning::Pinned {
             // Check as if the old group were gone (when this consumer is its last holder),
@@ -393,7 +393,8 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             } else {
                 None
             };
-            let verdict = self.check_fit(request.scope(), weights);
+            let task = self.task_state(request.scope());
+            let verdict = self.check_fit(request.scope(), weights, task.as_ref());
             if let Some(prev) = lifted {
                 self.account(old_index, true);
                 self.relink_group(old_index, prev);
@@ -570,9 +571,15 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
         may_grow: bool,
     ) -> Result<ReservationId, ReserveError> {
         let weights = self.validate(&request, &plan)?;
-        let joinable = self.find_joinable(&request, &plan);
+        // The owning task's record, looked up once for the sharing search and the fit rule.
+        let task = self.task_state(request.scope());
+        let lists = match Anchor::of(request.scope()) {
+            Anchor::Task(_) => task.map(|t| t.lists).unwrap_or_default(),
+            anchor => self.lists(anchor),
+        };
+        let joinable = self.find_joinable(&request, &plan, lists);
         if joinable.is_none() && request.pinning() == Pinning::Pinned {
-            self.check_fit(request.scope(), weights)?;
+            self.check_fit(request.scope(), weights, task.as_ref())?;
         }
         // Every store that will be written must have room before anything changes.
         self.need(
@@ -586,8 +593,8 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                 self.groups.can_insert(1, may_grow),
                 GROUPS,
             )?;
-            if let Anchor::Task(task) = Anchor::of(request.scope())
-                && self.tasks.get(task).is_none()
+            if let Anchor::Task(_) = Anchor::of(request.scope())
+                && task.is_none()
             {
                 self.need(
                     self.tasks.can_insert(true),
@@ -701,24 +708,33 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
         }
     }
 
+    /// A copy of the owning task's record, for task-bound scopes.
+    fn task_state(&self, scope: Scope) -> Option<TaskState> {
+        scope.task().and_then(|t| self.tasks.get(t).copied())
+    }
+
     /// A live shared group this request may join.
-    fn find_joinable(&self, request: &Request, plan: &Plan<P>) -> Option<u32> {
+    fn find_joinable(&self, request: &Request, plan: &Plan<P>, lists: AnchorLists) -> Option<u32> {
         if request.sharing() == Sharing::Exclusive {
             return None;
         }
-        let ends = self
-            .lists(Anchor::of(request.scope()))
-            .of(request.pinning());
+        let ends = lists.of(request.pinning());
         list::iter(&self.groups, ends)
             .find(|(_, g)| g.joinable_by(request, plan))
             .map(|(index, _)| index)
     }
 
     /// The fit rule for a new pinned group of `weights` in `scope`, pool by pool.
-    fn check_fit(&self, scope: Scope, weights: [u8; 3]) -> Result<(), ReserveError> {
+    fn check_fit(
+        &self,
+        scope: Scope,
+        weights: [u8; 3],
+        task: Option<&TaskState>,
+    ) -> Result<(), ReserveError> {
         if !self.accounting {
             return Ok(());
         }
+        let state = task.copied().unwrap_or_default();
         for (p, pool) in POOLS.iter().enumerate() {
             let (Some(&weight), Some(ledger)) = (weights.get(p), self.ledgers.get(p)) else {
                 continue;
@@ -739,13 +755,12 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                 Scope::AllCpus => ledger.check_every_cpu(weight).map_err(|o| full(o, None))?,
                 Scope::Cpu(c) => ledger.check_cpu(c.0, weight).map_err(|o| full(o, None))?,
                 Scope::TaskOnCpu(t, c) => {
-                    let own = self.task_usage(*pool, t, c);
+                    let own = own_count(&self.groups, &state, p, c.0);
                     ledger
                         .check_with_task_term(c.0, own, weight)
                         .map_err(|o| full(o, Some(t)))?;
                 }
                 Scope::Task(t) => {
-                    let state = self.tasks.get(t).copied().unwrap_or_default();
                     let everywhere = state.everywhere.get(p).copied().unwrap_or(0);
                     let mut worst_extra = 0u8;
                     each_extra(&self.groups, &state, |cpu, extra| {
@@ -758,7 +773,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                     if !ledger.task_everywhere_fits(everywhere, worst_extra, weight) {
                         // Refused: name the first full CPU (rare path, O(CPUs × own groups)).
                         for cpu in 0..self.online {
-                            let own = self.task_usage(*pool, t, CpuId(cpu));
+                            let own = own_count(&self.groups, &state, p, cpu);
                             ledger
                                 .check_with_task_term(cpu, own, weight)
                                 .map_err(|o| full(o, Some(t)))?;
@@ -798,52 +813,12 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                         l.change_local(c.0, add, weight);
                     }
                 }
-                Scope::Task(t) => {
-                    let Some(state) = self.tasks.get_mut(t) else {
-                        continue;
-                    };
-                    let Some(everywhere) = state.everywhere.get_mut(p) else {
-                        continue;
-                    };
-                    let before = *everywhere;
-                    let after = if add {
-                        before.saturating_add(weight)
-                    } else {
-                        before.saturating_sub(weight)
-                    };
-                    *everywhere = after;
-                    let state = *state;
-                    let Some(ledger) = self.ledgers.get_mut(p) else {
-                        continue;
-                    };
-                    ledger.change_task_all(before, after);
-                    // The task's full count moves on each CPU where it has extra slots.
-                    each_extra(&self.groups, &state, |cpu, extra| {
-                        let e = extra.get(p).copied().unwrap_or(0);
-                        if e > 0 {
-                            ledger.change_task_local(
-                                cpu,
-                                Some(before.saturating_add(e)),
-                                Some(after.saturating_add(e)),
-                            );
-                        }
-                    });
-                }
-                Scope::TaskOnCpu(t, c) => {
-                    let Some(state) = self.tasks.get(t) else {
-                        continue;
-                    };
-                    let everywhere = state.everywhere.get(p).copied().unwrap_or(0);
-                    let others = extra_on(&self.groups, state, c.0)
-                        .get(p)
-                        .copied()
-                        .unwrap_or(0);
-                    let with = others.saturating_add(weight);
-                    let (before, after) = if add { (others, with) } else { (with, others) };
-                    let tracked = |e: u8| (e > 0).then(|| everywhere.saturating_add(e));
-                    if let Some(l) = self.ledgers.get_mut(p) {
-                        l.change_task_local(c.0, tracked(before), tracked(after));
+                Scope::Task(t) | Scope::TaskOnCpu(t, _) => {
+                    if let Some(state) = self.tasks.get_mut(t) {
+                        account_task(&mut self.ledgers, &self.groups, state, scope, weights, add);
                     }
+                    // `account_task` did every pool at once.
+                    return;
                 }
             }
         }
@@ -885,18 +860,29 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             self.drop_task_if_idle(anchor);
             return Err(ReserveError::CapacityExhausted { what: GROUPS });
         };
-        if let Some(state) = match anchor {
-            Anchor::Task(t) => self.tasks.get_mut(t),
-            _ => None,
-        } {
+        let (scope, pinning) = (request.scope(), request.pinning());
+        if let Anchor::Task(t) = anchor {
+            // One lookup of the task for counting, accounting and linking.
+            let Some(state) = self.tasks.get_mut(t) else {
+                return Ok(index);
+            };
             state.groups = state.groups.saturating_add(1);
-            if is_cpu_bound_pinned(request.scope(), request.pinning()) {
+            if is_cpu_bound_pinned(scope, pinning) {
                 state.cpu_bound = state.cpu_bound.saturating_add(1);
             }
+            if self.accounting && pinning == Pinning::Pinned {
+                account_task(&mut self.ledgers, &self.groups, state, scope, weights, true);
+            }
+            let mut ends = state.lists.of(pinning);
+            let after = insertion_point(&self.groups, ends, scope, pinning);
+            list::link_after(&mut self.groups, &mut ends, after, index);
+            *state.lists.of_mut(pinning) = ends;
+        } else {
+            self.account(index, true);
+            let ends = self.lists(anchor).of(pinning);
+            let after = insertion_point(&self.groups, ends, scope, pinning);
+            self.link(anchor, pinning, after, index);
         }
-        self.account(index, true);
-        let after = self.insertion_point(anchor, request.scope(), request.pinning());
-        self.link(anchor, request.pinning(), after, index);
         Ok(index)
     }
 
@@ -905,20 +891,41 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
         let Some(group) = self.groups.get(index) else {
             return;
         };
-        let anchor = Anchor::of(group.scope);
-        let cpu_bound = is_cpu_bound_pinned(group.scope, group.pinning);
-        self.unlink_group(index);
-        self.account(index, false);
-        self.groups.remove(index);
-        if let Anchor::Task(t) = anchor
-            && let Some(state) = self.tasks.get_mut(t)
-        {
+        let (scope, pinning, weights) = (group.scope, group.pinning, group.weights);
+        let anchor = Anchor::of(scope);
+        if let Anchor::Task(t) = anchor {
+            // One lookup of the task for unlinking, accounting and counting.
+            let Some(state) = self.tasks.get_mut(t) else {
+                self.groups.remove(index);
+                return;
+            };
+            let mut ends = state.lists.of(pinning);
+            list::unlink(&mut self.groups, &mut ends, index);
+            *state.lists.of_mut(pinning) = ends;
+            if self.accounting && pinning == Pinning::Pinned {
+                account_task(
+                    &mut self.ledgers,
+                    &self.groups,
+                    state,
+                    scope,
+                    weights,
+                    false,
+                );
+            }
             state.groups = state.groups.saturating_sub(1);
-            if cpu_bound {
+            if is_cpu_bound_pinned(scope, pinning) {
                 state.cpu_bound = state.cpu_bound.saturating_sub(1);
             }
+            let idle = state.groups == 0;
+            self.groups.remove(index);
+            if idle {
+                self.tasks.remove(t);
+            }
+        } else {
+            self.unlink_group(index);
+            self.account(index, false);
+            self.groups.remove(index);
         }
-        self.drop_task_if_idle(anchor);
     }
 
     fn drop_task_if_idle(&mut self, anchor: Anchor) {
@@ -926,22 +933,6 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             && self.tasks.get(t).is_some_and(|s| s.groups == 0)
         {
             self.tasks.remove(t);
-        }
-    }
-
-    /// Where a new group goes in its list: flexible groups at the back (rotation order);
-    /// a task's pinned group bound to CPU `c` right after the last one bound to `c`, so runs
-    /// per CPU stay contiguous; other pinned groups at the front.
-    fn insertion_point(&self, anchor: Anchor, scope: Scope, pinning: Pinning) -> Option<u32> {
-        let ends = self.lists(anchor).of(pinning);
-        match (pinning, scope) {
-            (Pinning::Flexible, _) => ends.tail,
-            (Pinning::Pinned, Scope::TaskOnCpu(_, cpu)) => list::iter(&self.groups, ends)
-                .filter(|(_, g)| g.scope.cpu() == Some(cpu))
-                .last()
-                .map(|(i, _)| i)
-                .or(ends.tail),
-            (Pinning::Pinned, _) => None,
         }
     }
 
@@ -1033,6 +1024,85 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
         }
         if last {
             self.destroy_group(group);
+        }
+    }
+}
+
+/// Where a new group goes in its list: flexible groups at the back (rotation order);
+/// a task's pinned group bound to CPU `c` right after the last one bound to `c`, so runs
+/// per CPU stay contiguous; other pinned groups at the front.
+fn insertion_point<P, R: Slab<Group<P>>>(
+    groups: &R,
+    ends: ListEnds,
+    scope: Scope,
+    pinning: Pinning,
+) -> Option<u32> {
+    match (pinning, scope) {
+        (Pinning::Flexible, _) => ends.tail,
+        (Pinning::Pinned, Scope::TaskOnCpu(_, cpu)) => list::iter(groups, ends)
+            .filter(|(_, g)| g.scope.cpu() == Some(cpu))
+            .last()
+            .map(|(i, _)| i)
+            .or(ends.tail),
+        (Pinning::Pinned, _) => None,
+    }
+}
+
+/// A task's own count in pool `p` on `cpu`: its slots on every CPU plus those bound to `cpu`.
+fn own_count<P, R: Slab<Group<P>>>(groups: &R, task: &TaskState, p: usize, cpu: u32) -> u8 {
+    let everywhere = task.everywhere.get(p).copied().unwrap_or(0);
+    let extra = extra_on(groups, task, cpu).get(p).copied().unwrap_or(0);
+    everywhere.saturating_add(extra)
+}
+
+/// Add (or take back) a pinned task-bound group's slots, every pool at once. The group must
+/// not be linked into the task's list (so the task's per-CPU extras exclude it).
+fn account_task<P, R: Slab<Group<P>>, const CPUS: usize>(
+    ledgers: &mut [PoolLedger<CPUS>; 3],
+    groups: &R,
+    state: &mut TaskState,
+    scope: Scope,
+    weights: [u8; 3],
+    add: bool,
+) {
+    for (p, (&weight, ledger)) in weights.iter().zip(ledgers.iter_mut()).enumerate() {
+        if weight == 0 {
+            continue;
+        }
+        let Some(everywhere) = state.everywhere.get_mut(p) else {
+            continue;
+        };
+        match scope {
+            Scope::Task(_) => {
+                let before = *everywhere;
+                let after = if add {
+                    before.saturating_add(weight)
+                } else {
+                    before.saturating_sub(weight)
+                };
+                *everywhere = after;
+                ledger.change_task_all(before, after);
+                // The task's full count moves on each CPU where it has extra slots.
+                each_extra(groups, state, |cpu, extra| {
+                    let e = extra.get(p).copied().unwrap_or(0);
+                    if e > 0 {
+                        ledger.change_task_local(
+                            cpu,
+                            Some(before.saturating_add(e)),
+                            Some(after.saturating_add(e)),
+                        );
+                    }
+                });
+            }
+            Scope::TaskOnCpu(_, c) => {
+                let everywhere = *everywhere;
+                let others = extra_on(groups, state, c.0).get(p).copied().unwrap_or(0);
+                let with = others.saturating_add(weight);
+                let (before, after) = if add { (others, with) } else { (with, others) };
+                let tracked = |e: u8| (e > 0).then(|| everywhere.saturating_add(e));
+                ledger.change_task_local(c.0, tracked(before), tracked(after));
+            }
+            Scope::AllCpus | Scope::Cpu(_) => {}
         }
     }
 }
