@@ -38,7 +38,13 @@
 //! `BareMetal` implements [`hwbkpt_hal::RegisterAccess`] on top of it. Single-stepping is a
 //! [`StepRequest`] the kernel's interrupt-return path applies to the saved MSR.
 //!
-//! Every `unsafe` block is in `raw.rs` and `bare_metal.rs`.
+//! With the `linux-ptrace` feature, [`linux_ptrace`] has the kernel's ptrace structures
+//! (`struct ppc_debug_info`, `struct ppc_hw_breakpoint`, layouts asserted at compile time),
+//! the translation of a slot program into a `PPC_PTRACE_SETHWDEBUG` request on every host,
+//! and, on powerpc64 Linux, `TracedThread`, a register owner for a stopped traced thread.
+//!
+//! Every `unsafe` block is in `raw.rs`, `bare_metal.rs` and `linux_ptrace/thread.rs` (the
+//! ptrace calls).
 #![cfg_attr(not(test), no_std)]
 
 pub mod ibm;
@@ -52,6 +58,9 @@ mod profile;
 mod program;
 mod status;
 mod step;
+
+#[cfg(feature = "linux-ptrace")]
+pub mod linux_ptrace;
 
 #[cfg(all(target_arch = "powerpc64", feature = "instructions"))]
 mod bare_metal;
