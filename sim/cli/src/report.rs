@@ -135,6 +135,34 @@ pub enum Entry {
         /// Disassembly.
         text: String,
     },
+    /// Consecutive iterations of one `rep` string instruction, folded into one line.
+    Iterations {
+        /// CPU.
+        cpu: u32,
+        /// Task.
+        task: u64,
+        /// The instruction.
+        pc: Hex,
+        /// Disassembly.
+        text: String,
+        /// Iterations (retired steps) folded.
+        count: u64,
+        /// Accesses folded.
+        accesses: u64,
+        /// Lowest byte accessed.
+        first: Hex,
+        /// Highest byte accessed.
+        last: Hex,
+    },
+    /// More than four accesses of the instruction above, folded into one line.
+    Accesses {
+        /// Accesses folded.
+        count: u64,
+        /// Lowest byte accessed.
+        first: Hex,
+        /// Highest byte accessed.
+        last: Hex,
+    },
     /// A memory access made by the instruction above.
     Access {
         /// First byte.

@@ -108,6 +108,22 @@ pub(crate) fn timeline(p: Painter, entries: &[Entry], out: &mut String) {
                     p.dim(&format!("c{cpu} t{task}"))
                 )
             }
+            Entry::Iterations {
+                cpu,
+                task,
+                pc,
+                text,
+                count,
+                accesses,
+                first,
+                last,
+            } => format!(
+                "  {} {pc:>12}  {text}  ×{count} iterations, {accesses} accesses in {first}..={last}",
+                p.dim(&format!("c{cpu} t{task}"))
+            ),
+            Entry::Accesses { count, first, last } => {
+                format!("  {}  {count} accesses in {first}..={last}", " ".repeat(17))
+            }
             Entry::Access {
                 addr,
                 size,

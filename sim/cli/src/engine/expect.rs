@@ -110,7 +110,7 @@ pub fn check(source: &Source, report: &RunReport, arch: Arch, profile: Profile) 
                 let got = get(name);
                 let ok = got.is_some_and(|g| {
                     if substring {
-                        g.contains(&expected)
+                        g.to_lowercase().contains(&expected.to_lowercase())
                     } else {
                         g == expected
                     }

@@ -625,6 +625,94 @@ impl Recorder {
     }
 }
 
+/// Fold runs of `rep` iterations (an instruction whose next PC is itself) with their
+/// accesses into one [`Entry::Iterations`]; the iteration that ends the run stays.
+fn fold_iterations(timeline: Vec<Entry>) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::with_capacity(timeline.len());
+    for entry in timeline {
+        match &entry {
+            Entry::Instruction {
+                cpu,
+                task,
+                pc,
+                next_pc,
+                text,
+            } if pc == next_pc => {
+                if let Some(Entry::Iterations {
+                    pc: folded,
+                    count,
+                    task: t,
+                    ..
+                }) = out.last_mut()
+                    && folded == pc
+                    && t == task
+                {
+                    *count += 1;
+                    continue;
+                }
+                out.push(Entry::Iterations {
+                    cpu: *cpu,
+                    task: *task,
+                    pc: *pc,
+                    text: text.clone(),
+                    count: 1,
+                    accesses: 0,
+                    first: Hex(u64::MAX),
+                    last: Hex(0),
+                });
+            }
+            Entry::Access { addr, size, .. } => {
+                let end = addr.0 + u64::from(*size).saturating_sub(1);
+                match out.last_mut() {
+                    Some(Entry::Iterations {
+                        accesses,
+                        first,
+                        last,
+                        ..
+                    }) => {
+                        *accesses += 1;
+                        first.0 = first.0.min(addr.0);
+                        last.0 = last.0.max(end);
+                        continue;
+                    }
+                    Some(Entry::Accesses { count, first, last }) => {
+                        *count += 1;
+                        first.0 = first.0.min(addr.0);
+                        last.0 = last.0.max(end);
+                        continue;
+                    }
+                    _ => {}
+                }
+                // A fifth access after one instruction: fold them all into one line.
+                let run = out
+                    .iter()
+                    .rev()
+                    .take_while(|e| matches!(e, Entry::Access { .. }))
+                    .count();
+                if run >= 4 {
+                    let folded: Vec<Entry> = out.split_off(out.len() - run);
+                    let (mut lo, mut hi) = (addr.0, end);
+                    for e in &folded {
+                        if let Entry::Access { addr, size, .. } = e {
+                            lo = lo.min(addr.0);
+                            hi = hi.max(addr.0 + u64::from(*size).saturating_sub(1));
+                        }
+                    }
+                    out.push(Entry::Accesses {
+                        count: run as u64 + 1,
+                        first: Hex(lo),
+                        last: Hex(hi),
+                    });
+                    continue;
+                }
+                out.push(entry);
+            }
+            _ => out.push(entry),
+        }
+    }
+    out
+}
+
 fn fault_text(kind: FaultKind) -> String {
     match kind {
         FaultKind::Unmapped { addr } => format!("unmapped address {addr:#x}"),
@@ -721,6 +809,9 @@ pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, Sce
     }
     for raw in &s.raw {
         let w = raw.get_ref();
+        if crate::scenario::raw_register_arch(&w.register) != Some(I::ARCH) {
+            continue;
+        }
         let mut scratch = I::context(code, TaskMode::User, base);
         I::raw_write(&mut scratch, &w.register, w.value.0)
             .map_err(|e| source.error_at(raw.span(), ErrorClass::Arch, e))?;
@@ -942,7 +1033,7 @@ pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, Sce
         cpus: s.cpus,
         skipped_ops: assembled.skipped,
         requests,
-        timeline: rec.timeline,
+        timeline: fold_iterations(rec.timeline),
         delivered,
         counters: rec.counters,
         end,

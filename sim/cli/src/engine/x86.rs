@@ -269,6 +269,7 @@ impl Model for X86 {
             ("DR2", d.address(2)),
             ("DR3", d.address(3)),
             ("DR7", d.dr7()),
+            ("RFLAGS.RF", ctx.rflags() & hwbkpt_sim::x86::rflags::RF),
         ]
     }
 

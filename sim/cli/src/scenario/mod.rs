@@ -432,7 +432,9 @@ pub struct RequestSpec {
     pub only: Option<Arch>,
 }
 
-/// A raw debug-register write, bypassing the HAL.
+/// A raw debug-register write, bypassing the HAL: applied to the task's registers at every
+/// switch-in, after the HAL installed its slots. Only writes to the running architecture's
+/// registers apply (the register name says which).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWrite {
@@ -562,6 +564,16 @@ pub struct Expectation {
     /// Count of `strays`.
     #[serde(default)]
     pub count: Option<u64>,
+}
+
+/// The architecture a raw register name belongs to.
+#[must_use]
+pub fn raw_register_arch(name: &str) -> Option<Arch> {
+    match name.to_ascii_lowercase().as_str() {
+        "dr0" | "dr1" | "dr2" | "dr3" | "dr6" | "dr7" => Some(Arch::X86),
+        "dabr" | "dabrx" | "dawr0" | "dawrx0" | "dawr1" | "dawrx1" | "ciabr" => Some(Arch::Ppc64),
+        _ => None,
+    }
 }
 
 /// A parsed scenario with the text and path it came from (for error lines).
@@ -791,6 +803,16 @@ fn validate(source: &Source) -> Result<(), ScenarioError> {
         }
     }
     for raw in &s.raw {
+        if raw_register_arch(&raw.get_ref().register).is_none() {
+            return Err(source.error_at(
+                raw.span(),
+                ErrorClass::Value,
+                format!(
+                    "no debug register `{}`; expected dr0-dr3, dr6, dr7 (x86) or dabr, dabrx, dawr0, dawrx0, dawr1, dawrx1, ciabr (PPC64)",
+                    raw.get_ref().register
+                ),
+            ));
+        }
         if raw.get_ref().task >= tasks {
             return Err(source.error_at(
                 raw.span(),
