@@ -293,45 +293,58 @@ fn bench_cpus<const CPUS: usize>(c: &mut Criterion) {
     group.finish();
 }
 
-/// Engine and baseline measured in alternating batches, best batch of each: on a shared
-/// machine the two see the same background load, so their ratio is more stable than two
+/// Best-of-batches µs per op for every (T, engine) of one CPU count, all measured in
+/// alternating batches: on a shared machine they all see the same background load, so the
+/// ratios between them (engine / baseline, 100k / 1k tasks) are far more stable than those of
 /// separate criterion runs.
-fn interleaved<const CPUS: usize>(tasks: u64) -> (f64, f64) {
+fn interleaved<const CPUS: usize>() -> Vec<(u64, f64, f64)> {
+    const TASKS: [u64; 3] = [1_000, 10_000, 100_000];
     let batch: u32 = if CPUS >= 64 { 20 } else { 400 };
-    let mut engine = populated::<CPUS>(tasks, true);
-    let mut baseline = populated::<CPUS>(tasks, false);
+    let mut engines: Vec<_> = TASKS
+        .iter()
+        .map(|&t| (populated::<CPUS>(t, true), populated::<CPUS>(t, false)))
+        .collect();
+    let mut best = vec![(f64::MAX, f64::MAX); TASKS.len()];
     let mut next = 1u64 << 41;
-    let (mut best_engine, mut best_baseline) = (f64::MAX, f64::MAX);
+    let mut time_batch = |engine: &mut HeapReservations<Program, CPUS>| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            next += 1;
+            engine_op(engine, next);
+        }
+        start.elapsed().as_secs_f64() / f64::from(batch) * 1e6
+    };
     for _ in 0..40 {
-        let start = Instant::now();
-        for _ in 0..batch {
-            next += 1;
-            engine_op(&mut engine, next);
+        for ((engine, baseline), (best_engine, best_baseline)) in
+            engines.iter_mut().zip(best.iter_mut())
+        {
+            *best_engine = best_engine.min(time_batch(engine));
+            *best_baseline = best_baseline.min(time_batch(baseline));
         }
-        best_engine = best_engine.min(start.elapsed().as_secs_f64() / f64::from(batch));
-        let start = Instant::now();
-        for _ in 0..batch {
-            next += 1;
-            engine_op(&mut baseline, next);
-        }
-        best_baseline = best_baseline.min(start.elapsed().as_secs_f64() / f64::from(batch));
     }
-    (best_engine * 1e6, best_baseline * 1e6)
+    TASKS
+        .iter()
+        .zip(best)
+        .map(|(&t, (e, b))| (t, e, b))
+        .collect()
 }
 
 fn summary() {
-    println!("interleaved best-of-40 batches, µs/op (engine / no accounting = ratio):");
-    let row = |cpus: usize, tasks: u64, (engine, baseline): (f64, f64)| {
-        println!(
-            "summary T={tasks} P={cpus}: engine {engine:.3} µs, no_accounting {baseline:.3} µs, ratio {:.3}",
-            engine / baseline
-        );
+    println!("interleaved, best of 40 alternating batches, µs/op:");
+    let report = |cpus: usize, rows: Vec<(u64, f64, f64)>| {
+        let first = rows.first().map_or(1.0, |r| r.1);
+        for (tasks, engine, baseline) in rows {
+            println!(
+                "summary P={cpus} T={tasks}: engine {engine:.3} µs, no_accounting {baseline:.3} µs, \
+                 engine/no_accounting {:.3}, engine growth from T=1000 {:.3}",
+                engine / baseline,
+                engine / first
+            );
+        }
     };
-    for tasks in [1_000u64, 10_000, 100_000] {
-        row(4, tasks, interleaved::<4>(tasks));
-        row(64, tasks, interleaved::<64>(tasks));
-        row(256, tasks, interleaved::<256>(tasks));
-    }
+    report(4, interleaved::<4>());
+    report(64, interleaved::<64>());
+    report(256, interleaved::<256>());
 }
 
 criterion_group!(

@@ -113,7 +113,7 @@ use super::task_table::TaskTable;
 /// // In exception context: never wait, never allocate.
 /// let taken = match engine.try_lock() {
 ///     Ok(mut engine) => engine.try_reserve(request, plan_at(0x1000)),
-///     Err(_) => Err(ReserveError::WouldAllocate { what: "lock" }), // busy: give up
+///     Err(_) => Err(ReserveError::Busy), // an update is in progress: give up, never wait
 /// };
 /// assert!(taken.is_ok());
 /// ```

@@ -61,6 +61,10 @@ pub enum ReserveError {
         /// Which store: `"reservations"`, `"slot groups"` or `"tasks"`.
         what: &'static str,
     },
+    /// Another context is updating the reservations (the embedder's try-lock failed). The
+    /// engine never returns this itself — it has no lock — but wrappers that give
+    /// exception-context callers a non-waiting path do, so they need no error type of their own.
+    Busy,
     /// The request itself was refused by the architecture's checks.
     Request(RequestError),
     /// The engine cannot be built for this many CPUs.
@@ -114,6 +118,9 @@ impl fmt::Display for ReserveError {
             Self::WouldAllocate { what } => write!(
                 f,
                 "the {what} store would have to grow, which the non-allocating path refuses"
+            ),
+            Self::Busy => f.write_str(
+                "the reservations are being updated elsewhere; refused instead of waiting",
             ),
             Self::Request(e) => e.fmt(f),
             Self::TooManyCpus { online, capacity } => write!(

@@ -391,3 +391,23 @@ fn the_try_path_never_allocates() {
     let id = e.try_reserve(watch, plan).unwrap();
     assert!(e.status(id).unwrap().armed);
 }
+
+/// The kgdb-like path: take the embedder's lock without waiting, then reserve without
+/// allocating; while another context holds the lock, give up at once.
+#[test]
+fn the_try_path_refuses_while_an_update_is_in_progress() {
+    use std::sync::Mutex;
+
+    let engine = Mutex::new(Engine::new(&X86, 4).unwrap());
+    let watch = request(Scope::AllCpus, Pinning::Pinned, Sharing::Shared, 0x100);
+    let plan = plan_in(PoolKind::Shared, &[0x100]);
+    let try_path = |engine: &Mutex<Engine>| match engine.try_lock() {
+        Ok(mut engine) => engine.try_reserve(watch, plan),
+        Err(_) => Err(ReserveError::Busy),
+    };
+    let updating = engine.lock().unwrap();
+    assert_eq!(try_path(&engine), Err(ReserveError::Busy));
+    drop(updating);
+    assert!(try_path(&engine).is_ok());
+    assert_eq!(engine.lock().unwrap().len(), 1);
+}
