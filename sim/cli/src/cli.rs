@@ -284,7 +284,10 @@ fn expect_failed(report: &RunReport) -> bool {
 }
 
 /// Both sides of a compare.
-fn compare_source(source: &Source, profiles: &[Profile]) -> Result<CompareReport, ScenarioError> {
+pub(crate) fn compare_source(
+    source: &Source,
+    profiles: &[Profile],
+) -> Result<CompareReport, ScenarioError> {
     let pick = |arch: Arch| profiles.iter().copied().find(|p| p.arch() == arch);
     let x86 = run_arch(
         source,
