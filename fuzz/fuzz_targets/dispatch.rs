@@ -19,9 +19,23 @@ enum Step {
     Register(RawRequest),
     Release(u8),
     Rearm(u8),
-    SwitchIn { task: u8, cpu: u8 },
-    Exception { status: u64, dar: u64, trace: bool, ciabr: bool, task: u8, pc: u64, mode: u8, access: RawAccess },
-    CancelStep { task: u8 },
+    SwitchIn {
+        task: u8,
+        cpu: u8,
+    },
+    Exception {
+        status: u64,
+        dar: u64,
+        trace: bool,
+        ciabr: bool,
+        task: u8,
+        pc: u64,
+        mode: u8,
+        access: RawAccess,
+    },
+    CancelStep {
+        task: u8,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -38,13 +52,22 @@ fn mode(m: u8) -> ExecutionMode {
     }
 }
 
-fn run<A, Status>(arch: A, steps: &[Step], status_of: impl Fn(&Step) -> Option<Status>, quiet: Status)
-where
+fn run<A, Status>(
+    arch: A,
+    steps: &[Step],
+    status_of: impl Fn(&Step) -> Option<Status>,
+    quiet: Status,
+) where
     A: DebugArchitecture<Status = Status>,
     A::SlotImage: PartialEq,
     Status: Copy,
 {
-    let pool_total: usize = arch.capabilities().pools.iter().map(|p| usize::from(p.count)).sum();
+    let pool_total: usize = arch
+        .capabilities()
+        .pools
+        .iter()
+        .map(|p| usize::from(p.count))
+        .sum();
     let mut dispatcher: Dispatcher<A, 8, 4> = Dispatcher::new(arch);
     let mut context: Context<A::SlotImage, Status> = Context::new(quiet);
     let mut ids: Vec<RequestId> = Vec::new();
@@ -56,7 +79,10 @@ where
                 let before = context.installed;
                 match dispatcher.register(request, &mut context) {
                     Ok(id) => ids.push(id),
-                    Err(_) => assert!(before == context.installed, "a refused request touched registers"),
+                    Err(_) => assert!(
+                        before == context.installed,
+                        "a refused request touched registers"
+                    ),
                 }
             }
             Step::Release(i) => {
@@ -72,15 +98,32 @@ where
             }
             Step::SwitchIn { task, cpu } => {
                 dispatcher
-                    .switch_in(TaskId(u64::from(*task % 4)), CpuId(u32::from(*cpu % 2)), &mut context)
+                    .switch_in(
+                        TaskId(u64::from(*task % 4)),
+                        CpuId(u32::from(*cpu % 2)),
+                        &mut context,
+                    )
                     .expect("in-memory registers never fail");
             }
-            Step::Exception { task, pc, mode: m, access, .. } => {
+            Step::Exception {
+                task,
+                pc,
+                mode: m,
+                access,
+                ..
+            } => {
                 context.access = access.decoded();
-                let frame = TrapFrame { task: TaskId(u64::from(*task % 4)), cpu: CpuId(0), pc: *pc, mode: mode(*m) };
+                let frame = TrapFrame {
+                    task: TaskId(u64::from(*task % 4)),
+                    cpu: CpuId(0),
+                    pc: *pc,
+                    mode: mode(*m),
+                };
                 let status = status_of(step).unwrap_or(quiet);
                 let mut sink = |e: Event| events.push(e);
-                dispatcher.handle_exception(&frame, status, &mut context, &mut sink).expect("never fails");
+                dispatcher
+                    .handle_exception(&frame, status, &mut context, &mut sink)
+                    .expect("never fails");
             }
             Step::CancelStep { task } => {
                 dispatcher
@@ -90,7 +133,9 @@ where
         }
         assert!(context.installed.iter().flatten().count() <= pool_total);
     }
-    let stale_free = events.iter().all(|e| ids.contains(&e.request) || dispatcher.request(e.request).is_none());
+    let stale_free = events
+        .iter()
+        .all(|e| ids.contains(&e.request) || dispatcher.request(e.request).is_none());
     assert!(stale_free);
 }
 
@@ -100,13 +145,26 @@ fuzz_target!(|input: Input| {
             PowerCpu::new(PowerProfile::Power10),
             &input.steps,
             |step| match *step {
-                Step::Exception { status, dar, trace, ciabr, .. } => Some(if trace {
+                Step::Exception {
+                    status,
+                    dar,
+                    trace,
+                    ciabr,
+                    ..
+                } => Some(if trace {
                     let mut srr1 = Srr1::empty();
-                    if status & 1 != 0 { srr1 |= Srr1::SE; }
-                    if ciabr { srr1 |= Srr1::CIABR_MATCH; }
+                    if status & 1 != 0 {
+                        srr1 |= Srr1::SE;
+                    }
+                    if ciabr {
+                        srr1 |= Srr1::CIABR_MATCH;
+                    }
                     PowerStatus::Trace { srr1 }
                 } else {
-                    PowerStatus::DataStorage { dsisr: Dsisr::from_bits_retain(status), dar }
+                    PowerStatus::DataStorage {
+                        dsisr: Dsisr::from_bits_retain(status),
+                        dar,
+                    }
                 }),
                 _ => None,
             },

@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 use hwbkpt_ppc64::{
-    Ciabr, Dabr, Dabrx, Dawr, Dawrx, Dsisr, PowerProgram, decode_ciabr, decode_dabr,
-    decode_dawr, encode_ciabr, encode_dabr, encode_dawr,
+    Ciabr, Dabr, Dabrx, Dawr, Dawrx, Dsisr, PowerProgram, decode_ciabr, decode_dabr, decode_dawr,
+    encode_ciabr, encode_dabr, encode_dawr,
 };
 
 fuzz_target!(|raw: [u64; 6]| {
@@ -19,7 +19,9 @@ fuzz_target!(|raw: [u64; 6]| {
     let dabrx = Dabrx::from_bits_retain(dabrx);
     assert_eq!(dabrx.bits(), raw[1]);
 
-    if let Some(PowerProgram::Data(watch)) = decode_dawr(Dawr::from_bits(dawr), Dawrx::from_bits(dawrx)) {
+    if let Some(PowerProgram::Data(watch)) =
+        decode_dawr(Dawr::from_bits(dawr), Dawrx::from_bits(dawrx))
+    {
         let (a, x) = encode_dawr(&watch);
         assert_eq!(decode_dawr(a, x), Some(PowerProgram::Data(watch)));
     }
@@ -28,6 +30,9 @@ fuzz_target!(|raw: [u64; 6]| {
         assert_eq!(decode_dabr(a, x), Some(PowerProgram::Data(watch)));
     }
     if let Some(PowerProgram::Instruction(brk)) = decode_ciabr(Ciabr::from_bits(ciabr)) {
-        assert_eq!(decode_ciabr(encode_ciabr(&brk)), Some(PowerProgram::Instruction(brk)));
+        assert_eq!(
+            decode_ciabr(encode_ciabr(&brk)),
+            Some(PowerProgram::Instruction(brk))
+        );
     }
 });

@@ -36,7 +36,13 @@ fuzz_target!(|input: (u64, u64, u64)| {
 
     let dr6 = Dr6::from_bits_retain(raw_dr6);
     assert_eq!(dr6.bits(), raw_dr6);
-    let _ = (dr6.hit_slots(), dr6.single_step(), dr6.bus_lock_detected(), dr6.in_rtm(), dr6.is_quiet());
+    let _ = (
+        dr6.hit_slots(),
+        dr6.single_step(),
+        dr6.bus_lock_detected(),
+        dr6.in_rtm(),
+        dr6.is_quiet(),
+    );
     for slot in DebugSlot::ALL {
         assert_eq!(dr6.hit(slot), raw_dr6 & (1 << slot.index()) != 0);
     }

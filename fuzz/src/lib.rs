@@ -4,9 +4,9 @@
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 
 use hwbkpt_hal::{
-    AccessClass, AccessKind, DecodeError, DecodedAccess, Delivery, EmulateError,
-    InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, Origin, PrivilegeFilter,
-    RegisterAccess, Request, RequestError, Scope, SlotId, TaskId,
+    AccessClass, AccessKind, DecodeError, DecodedAccess, Delivery, EmulateError, InstructionDecode,
+    InstructionEmulate, MemoryRead, MemoryReadError, Origin, PrivilegeFilter, RegisterAccess,
+    Request, RequestError, Scope, SlotId, TaskId,
 };
 
 /// A request as raw fields, so every combination reaches validation.
@@ -29,13 +29,23 @@ impl RawRequest {
             1 => Delivery::Before,
             _ => Delivery::Native,
         };
-        let scope = self.task.map_or(Scope::AllCpus, |t| Scope::Task(TaskId(u64::from(t % 4))));
-        Request::builder(self.addr, u64::from(self.len), AccessKind::from_bits_truncate(self.access))
-            .privilege(PrivilegeFilter::from_bits_truncate(self.privilege))
-            .delivery(delivery)
-            .origin(if self.kernel_origin { Origin::Kernel } else { Origin::User })
-            .scope(scope)
-            .build()
+        let scope = self
+            .task
+            .map_or(Scope::AllCpus, |t| Scope::Task(TaskId(u64::from(t % 4))));
+        Request::builder(
+            self.addr,
+            u64::from(self.len),
+            AccessKind::from_bits_truncate(self.access),
+        )
+        .privilege(PrivilegeFilter::from_bits_truncate(self.privilege))
+        .delivery(delivery)
+        .origin(if self.kernel_origin {
+            Origin::Kernel
+        } else {
+            Origin::User
+        })
+        .scope(scope)
+        .build()
     }
 }
 
@@ -86,7 +96,12 @@ pub struct Context<Image, Status> {
 
 impl<Image: Copy, Status: Copy> Context<Image, Status> {
     pub fn new(status: Status) -> Self {
-        Self { installed: [None; 12], status, single_step: false, access: None }
+        Self {
+            installed: [None; 12],
+            status,
+            single_step: false,
+            access: None,
+        }
     }
 }
 
@@ -140,6 +155,10 @@ impl<Image, Status> InstructionDecode for Context<Image, Status> {
 
 impl<Image, Status> InstructionEmulate for Context<Image, Status> {
     fn emulate(&mut self, pc: u64) -> Result<(), EmulateError> {
-        if pc % 2 == 0 { Ok(()) } else { Err(EmulateError::Unsupported { pc }) }
+        if pc % 2 == 0 {
+            Ok(())
+        } else {
+            Err(EmulateError::Unsupported { pc })
+        }
     }
 }
