@@ -53,7 +53,10 @@ pub use hooks::{
     InstructionEmulate, MemoryRead, MemoryReadError,
 };
 pub use plan::{MAX_PLAN_SLOTS, Plan, PoolKind, SlotProgram};
-pub use policy::{AddressSpacePolicy, ForbiddenRegion};
+pub use policy::{
+    AddressSpacePolicy, ForbiddenRanges, ForbiddenRegion, Forbids, MAX_FORBIDDEN_REGIONS,
+    RegistryError,
+};
 pub use privilege::{Origin, PrivilegeFilter};
 pub use range::AddressRange;
 pub use registers::RegisterAccess;

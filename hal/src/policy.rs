@@ -64,6 +64,116 @@ impl AddressSpacePolicy {
     }
 }
 
+/// Most regions a [`ForbiddenRanges`] registry holds.
+pub const MAX_FORBIDDEN_REGIONS: usize = 16;
+
+/// What a registered region refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Forbids {
+    /// Every request touching it: data watches and execute breakpoints (descriptor tables,
+    /// TSS, entry trampolines, exception stacks, the debug handler's own data).
+    Everything,
+    /// Execute breakpoints only: code the kernel marks non-probeable (the debug exception
+    /// path itself; a breakpoint there recurses).
+    Execution,
+}
+
+/// Why a region could not be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The registry already holds [`MAX_FORBIDDEN_REGIONS`] regions.
+    Full,
+}
+
+impl core::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Full => write!(
+                f,
+                "the forbidden-range registry is full ({MAX_FORBIDDEN_REGIONS} regions)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for RegistryError {}
+
+/// The regions the embedding kernel forbids at run time (their addresses are known only once
+/// it has booted: the IDT, the GDT, each CPU's TSS and entry stacks, …). Fixed capacity, no
+/// allocation; every request is checked against it before anything else touches hardware.
+///
+/// ```
+/// use hwbkpt_hal::{AccessKind, AddressRange, ForbiddenRanges, ForbiddenRegion, Forbids, Origin, Request};
+///
+/// let mut registry = ForbiddenRanges::new();
+/// let idt = AddressRange::new(0xffff_fe00_0000_0000, 4096)?;
+/// registry.forbid(ForbiddenRegion { range: idt, what: "IDT" }, Forbids::Everything).unwrap();
+/// let watch = Request::builder(0xffff_fe00_0000_0010, 8, AccessKind::WRITE)
+///     .origin(Origin::Kernel)
+///     .build()?;
+/// assert!(registry.check(&watch).is_err());
+/// # Ok::<(), hwbkpt_hal::RequestError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForbiddenRanges {
+    regions: [Option<(ForbiddenRegion, Forbids)>; MAX_FORBIDDEN_REGIONS],
+}
+
+impl ForbiddenRanges {
+    /// An empty registry.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            regions: [None; MAX_FORBIDDEN_REGIONS],
+        }
+    }
+
+    /// Forbid `region` for the requests `forbids` names.
+    ///
+    /// # Errors
+    /// [`RegistryError::Full`]; the registry is unchanged then.
+    pub fn forbid(
+        &mut self,
+        region: ForbiddenRegion,
+        forbids: Forbids,
+    ) -> Result<(), RegistryError> {
+        let free = self
+            .regions
+            .iter_mut()
+            .find(|r| r.is_none())
+            .ok_or(RegistryError::Full)?;
+        *free = Some((region, forbids));
+        Ok(())
+    }
+
+    /// Check a request against every registered region.
+    ///
+    /// # Errors
+    /// [`RequestError::ForbiddenRange`] naming the first region the request overlaps.
+    pub fn check(&self, request: &Request) -> Result<(), RequestError> {
+        let range = request.range();
+        let hit = self.regions.iter().flatten().find(|(region, forbids)| {
+            region.range.overlaps(&range)
+                && (*forbids == Forbids::Everything || request.is_execute())
+        });
+        match hit {
+            Some((region, _)) => Err(RequestError::ForbiddenRange {
+                addr: range.start(),
+                len: range.len(),
+                region: region.what,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Default for ForbiddenRanges {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +213,49 @@ mod tests {
             X86_4LEVEL.check(&req(0x7FFF_FFFF_F000, 1, Origin::Kernel)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn non_probeable_code_refuses_execute_breakpoints_only() {
+        let mut registry = ForbiddenRanges::new();
+        let handler = ForbiddenRegion {
+            range: AddressRange::new(0xFFFF_FFFF_8100_0000, 0x1000).unwrap(),
+            what: "#DB handler",
+        };
+        registry.forbid(handler, Forbids::Execution).unwrap();
+        let exec = Request::builder(0xFFFF_FFFF_8100_0010, 1, AccessKind::EXECUTE)
+            .origin(Origin::Kernel)
+            .build()
+            .unwrap();
+        assert!(matches!(
+            registry.check(&exec),
+            Err(RequestError::ForbiddenRange {
+                region: "#DB handler",
+                ..
+            })
+        ));
+        assert_eq!(
+            registry.check(&req(0xFFFF_FFFF_8100_0010, 8, Origin::Kernel)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_full_registry_refuses_and_stays_unchanged() {
+        let mut registry = ForbiddenRanges::new();
+        let region = ForbiddenRegion {
+            range: AddressRange::new(0x1000, 8).unwrap(),
+            what: "x",
+        };
+        for _ in 0..MAX_FORBIDDEN_REGIONS {
+            registry.forbid(region, Forbids::Everything).unwrap();
+        }
+        let before = registry;
+        assert_eq!(
+            registry.forbid(region, Forbids::Execution),
+            Err(RegistryError::Full)
+        );
+        assert_eq!(registry, before);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The dispatcher's tables: registered requests with their slots, and pending steps.
 
 use crate::{
-    AddressRange, CpuId, DebugArchitecture, MAX_PLAN_SLOTS, MemoryRead, Plan, PoolKind,
-    RegisterAccess, Request, SlotId, SlotSet, TaskId,
+    AddressRange, CpuId, DebugArchitecture, ForbiddenRanges, ForbiddenRegion, Forbids,
+    MAX_PLAN_SLOTS, MemoryRead, Plan, PoolKind, RegisterAccess, RegistryError, Request, SlotId,
+    SlotSet, TaskId,
 };
 
 use super::DispatchError;
@@ -68,6 +69,8 @@ pub struct Dispatcher<A: DebugArchitecture, const REQUESTS: usize = 16, const TA
     pub(super) generations: [u16; REQUESTS],
     pub(super) pending: [Option<PendingStep>; TASKS],
     pub(super) stats: Statistics,
+    /// Regions the embedding kernel forbids (checked before anything else at registration).
+    pub(super) forbidden: ForbiddenRanges,
     /// How many entries of `pending` are in use.
     pub(super) stepping_tasks: usize,
     /// The entry owning each slot (by [`SlotId`] ordinal): exception handling looks slots up
@@ -87,6 +90,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             pending: [None; TASKS],
             stats: Statistics::default(),
             stepping_tasks: 0,
+            forbidden: ForbiddenRanges::new(),
             slot_owner: [None; SlotId::ORDINALS],
         }
     }
@@ -101,7 +105,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.stats
     }
 
-    /// Validate, plan, allocate slots (first fit), encode, and remember the value of the
+    /// Check the kernel's forbidden regions, validate, plan, allocate slots (first fit), encode, and remember the value of the
     /// watched bytes as the first "last observed" value. Nothing is installed until the next
     /// [`switch_in`](Self::switch_in) of a task the request covers.
     ///
@@ -113,6 +117,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         request: Request,
         memory: &mut impl MemoryRead,
     ) -> Result<RequestId, DispatchError> {
+        self.forbidden.check(&request)?;
         let plan = self.arch.prepare(&request)?;
         let index = self
             .entries
@@ -144,6 +149,20 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             index: u16::try_from(index).unwrap_or(u16::MAX),
             generation,
         })
+    }
+
+    /// Refuse, from now on, every request that overlaps `region` (or, for
+    /// [`Forbids::Execution`], every execute breakpoint in it). Requests already registered
+    /// are not affected: register the kernel's regions at boot, before any request.
+    ///
+    /// # Errors
+    /// [`RegistryError::Full`].
+    pub fn forbid(
+        &mut self,
+        region: ForbiddenRegion,
+        forbids: Forbids,
+    ) -> Result<(), RegistryError> {
+        self.forbidden.forbid(region, forbids)
     }
 
     /// Forget a request. Its slots are freed; the next [`switch_in`](Self::switch_in) on each

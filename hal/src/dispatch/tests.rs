@@ -536,3 +536,39 @@ fn foreign_single_step_is_left_to_the_kernel() {
         .unwrap();
     assert!(r.foreign_single_step && !r.claimed);
 }
+
+#[test]
+fn a_watch_on_a_registered_exception_stack_is_refused_and_changes_nothing() {
+    use crate::{ForbiddenRegion, Forbids};
+    let mut d = Toy::new(ToyArch::new(Timing::After));
+    let mut cpu = ToyCpu::new();
+    let stack = AddressRange::new(0x1080, 0x40).unwrap();
+    d.forbid(
+        ForbiddenRegion {
+            range: stack,
+            what: "#DB exception stack",
+        },
+        Forbids::Everything,
+    )
+    .unwrap();
+    watch(&mut d, &mut cpu.env, 0x1010, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let before = cpu.regs.installed;
+    let on_stack = Request::builder(0x10B8, 8, AccessKind::WRITE)
+        .scope(Scope::Task(T1))
+        .build()
+        .unwrap();
+    assert_eq!(
+        d.register(on_stack, &mut cpu.env),
+        Err(DispatchError::Request(RequestError::ForbiddenRange {
+            addr: 0x10B8,
+            len: 8,
+            region: "#DB exception stack"
+        }))
+    );
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert_eq!(
+        cpu.regs.installed, before,
+        "a refused request leaves every register as it was"
+    );
+}
