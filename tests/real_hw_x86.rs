@@ -1,0 +1,213 @@
+//! **x86-64 Linux only.** The simulated x86 CPU checked against the real one.
+//!
+//! Each scenario runs twice: in a child process on this machine's CPU, its debug registers
+//! programmed through the HAL and Linux ptrace (`hwbkpt_x86::TracedThread`), and on the
+//! simulated CPU with the same HAL as its kernel. Every stop (instruction, slots in the
+//! kernel's DR6, single-step, `si_code`, RCX, whether the written value is already in
+//! memory) and every HAL event (request, timing, instruction, old/new bytes) must be equal.
+//! `tests/real_hw/mod.rs` documents how the kernel's virtual DR6 maps onto the simulator's.
+//!
+//! On other targets (the big-endian ppc64 run under qemu-user) nothing here is compiled; a
+//! single test says so. Where ptrace of debug registers is refused (a container without
+//! `CAP_SYS_PTRACE`, seccomp), each test prints a loud `SKIPPED` line and passes, unless
+//! `HWBKPT_REQUIRE_REAL_HW=1` (set by `.ci/run`) turns the skip into a failure.
+//!
+//! ```text
+//! cargo test -p hwbkpt --test real_hw_x86 -- --nocapture     # prints the matrix summary
+//! ```
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+#[test]
+fn real_hw_x86_runs_on_x86_64_linux_only() {
+    eprintln!("real_hw_x86: NOT RUN — the real-CPU comparison needs an x86-64 Linux host");
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod real_hw;
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod x86_64_linux {
+    use hwbkpt::AccessKind;
+
+    use super::real_hw::host::{self, CpuIdentity};
+    use super::real_hw::{
+        Outcome, R, Scenario, Step, TRAP_HWBKPT, VECTOR_SOURCE, Watch, real, sim,
+    };
+
+    /// Where the matrix watches (64-byte aligned, so every length is aligned).
+    const WATCH: u64 = 0x200;
+    const VALUE: u64 = 0x8877_6655_4433_2211;
+
+    /// Run on both machines; `Err` describes a difference. `None` if the real side is
+    /// unavailable (after the loud skip).
+    fn compare(scenario: &Scenario) -> Option<Result<Outcome, String>> {
+        let cpu = CpuIdentity::current();
+        let real = match real::run(scenario) {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                host::skip(&scenario.name, &why.0);
+                return None;
+            }
+        };
+        let simulated = sim::run(scenario, host::sim_profile(cpu));
+        Some(if real == simulated {
+            Ok(real)
+        } else {
+            Err(format!(
+                "{}\n  real: {:?}\n  sim:  {:?}",
+                scenario.name, real, simulated
+            ))
+        })
+    }
+
+    /// The body that makes one access of `size` bytes at data offset `off`.
+    fn access_body(kind: Kind, size: u32, off: i32) -> Vec<Step> {
+        match kind {
+            Kind::Load => vec![Step::Load { size, off }],
+            Kind::Store if size <= 8 => {
+                vec![Step::MovImm(R::Rax, VALUE), Step::Store { size, off }]
+            }
+            Kind::Store => vec![
+                Step::Load {
+                    size,
+                    off: VECTOR_SOURCE,
+                },
+                Step::Store { size, off },
+            ],
+            Kind::Add => vec![
+                Step::MovImm(R::Rdx, 0x0101_0101_0101_0101),
+                Step::Add { size, off },
+            ],
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Load,
+        Store,
+        Add,
+    }
+
+    /// Matrix: watch kind and length × access kind and size × every start offset from
+    /// "ends just before the watch" to "starts just after it".
+    fn matrix(sizes: &[u32]) -> Vec<(Scenario, usize)> {
+        let mut cases = Vec::new();
+        for (access, kind) in [
+            (AccessKind::WRITE, Kind::Store),
+            (AccessKind::WRITE, Kind::Load),
+            (AccessKind::WRITE, Kind::Add),
+            (AccessKind::READ_WRITE, Kind::Load),
+            (AccessKind::READ_WRITE, Kind::Store),
+            (AccessKind::READ_WRITE, Kind::Add),
+        ] {
+            for len in [1u64, 2, 4, 8] {
+                for &size in sizes {
+                    if kind == Kind::Add && size > 8 {
+                        continue;
+                    }
+                    let s = i64::from(size);
+                    for o in -s..=len as i64 {
+                        let off = WATCH as i64 + o;
+                        let overlaps = o < len as i64 && o + s > 0;
+                        let fires =
+                            overlaps && (kind != Kind::Load || access == AccessKind::READ_WRITE);
+                        let body = access_body(kind, size, off as i32);
+                        cases.push((
+                            Scenario {
+                                name: format!("{access} len {len} × {kind:?} {size} at {o:+}"),
+                                body,
+                                watches: vec![Watch::Data {
+                                    off: WATCH,
+                                    len,
+                                    access,
+                                }],
+                                step_after: vec![],
+                            },
+                            usize::from(fires),
+                        ));
+                    }
+                }
+            }
+        }
+        // Execute, length 1: at the instruction, inside it, on the previous one's last byte.
+        for kind in [Kind::Load, Kind::Store, Kind::Add] {
+            for &size in sizes {
+                if kind == Kind::Add && size > 8 {
+                    continue;
+                }
+                for delta in [-1i64, 0, 1] {
+                    // A 10-byte instruction first, so −1 is inside it, not the start of another.
+                    let mut body = vec![Step::MovImm(R::Rsi, 0)];
+                    body.extend(access_body(kind, size, WATCH as i32));
+                    let insn = body.len() - 1;
+                    body.push(Step::Nop);
+                    cases.push((
+                        Scenario {
+                            name: format!("exec at {delta:+} of {kind:?} {size}"),
+                            body,
+                            watches: vec![Watch::Exec { insn, delta }],
+                            step_after: vec![],
+                        },
+                        usize::from(delta == 0),
+                    ));
+                }
+            }
+        }
+        cases
+    }
+
+    #[test]
+    fn matrix_real_cpu_equals_simulated_cpu() {
+        let (sizes, skipped) = host::access_sizes();
+        let cpu = CpuIdentity::current();
+        let cases = matrix(&sizes);
+        let mut mismatches = Vec::new();
+        let mut stops = 0;
+        for (scenario, expected_stops) in &cases {
+            match compare(scenario) {
+                None => return,
+                Some(Ok(outcome)) => {
+                    stops += outcome.stops.len();
+                    let hits = outcome
+                        .stops
+                        .iter()
+                        .filter(|s| s.si_code == TRAP_HWBKPT)
+                        .count();
+                    if hits != *expected_stops {
+                        mismatches.push(format!(
+                            "{}: {hits} stops, the overlap rule says {expected_stops}",
+                            scenario.name
+                        ));
+                    }
+                }
+                Some(Err(diff)) => mismatches.push(diff),
+            }
+        }
+        eprintln!(
+            "real_hw_x86 matrix on {cpu} (simulator profile {:?}): {} cases, {stops} stops, \
+             {} mismatches; access sizes {sizes:?}, skipped (no CPU support) {skipped:?}",
+            host::sim_profile(cpu).name,
+            cases.len(),
+            mismatches.len()
+        );
+        assert!(cases.len() >= 2000, "the matrix has {} cases", cases.len());
+        assert!(
+            mismatches.is_empty(),
+            "{} of {} cases differ; first ones:\n{}",
+            mismatches.len(),
+            cases.len(),
+            mismatches
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
