@@ -131,6 +131,29 @@ fn every_example_runs_meets_its_expectations_and_matches_its_snapshots() {
     }
 }
 
+/// Test scenarios for paths the examples do not take: a PC change cancelling a pending step,
+/// kernel-mode emulation, re-arming a one-shot stop, a seeded random schedule.
+#[test]
+fn test_scenarios_cover_the_other_interlock_paths() {
+    for (name, must) in [
+        ("set-pc-cancels-step", "INTERLOCK  cancel:"),
+        ("kernel-emulate", "INTERLOCK  emulate:"),
+        ("ptrace-rearm-random", "random schedule, seed 7"),
+    ] {
+        let path = format!("tests/scenarios/{name}.toml");
+        let out = tool(&["run", &path, "--expect"]);
+        assert_eq!(out.status, 0, "{name}: {}{}", out.stderr, out.stdout);
+        assert!(
+            out.stdout.contains(must),
+            "{name}: no {must:?} in\n{}",
+            out.stdout
+        );
+        snapshot(&format!("scenario-{name}.run.txt"), &out.stdout);
+        let json = tool(&["run", &path, "--expect", "--format", "json"]);
+        check_json(&json.stdout, "run");
+    }
+}
+
 /// The profiles the scenario comments point at.
 #[test]
 fn alternative_profiles_of_the_examples() {

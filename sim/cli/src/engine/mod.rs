@@ -100,16 +100,12 @@ pub trait Model: SimBinding + Sized {
     fn program_text(program: &<Self::Arch as DebugArchitecture>::Program) -> String;
 }
 
-/// Where a kernel note belongs in the trace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Anchor {
-    /// After the n-th `Exception` trace event.
-    Exception(usize),
-    /// After the n-th `ContextSwitch` that switched a task in.
-    Switch(usize),
-    /// After the n-th `PcChanged`.
-    PcChange(usize),
-}
+/// Where a kernel note belongs in the trace: a position in the sequence of kernel hook points,
+/// counted alike by the observer (as the hooks run) and by the recorder (from the trace). An
+/// exception takes two positions: its entry (the `Exception` event: interlock steps) and its
+/// exit (the matching `KernelExit`: events, after any emulated instruction); a switch-in
+/// (`ContextSwitch` to a task) and a PC change (`PcChanged`) take one each.
+type Anchor = usize;
 
 /// The bridge's kernel, observed.
 pub struct Observer<I: Model> {
@@ -118,9 +114,7 @@ pub struct Observer<I: Model> {
     names: HashMap<RequestId, String>,
     raw: Vec<(TaskId, String, u64)>,
     notes: VecDeque<(Anchor, Entry)>,
-    exceptions: usize,
-    switches: usize,
-    pc_changes: usize,
+    position: Anchor,
 }
 
 fn diff(before: &[(&'static str, u64)], after: &[(&'static str, u64)]) -> Vec<RegChange> {
@@ -159,9 +153,7 @@ impl<I: Model> Observer<I> {
             names: HashMap::new(),
             raw: Vec::new(),
             notes: VecDeque::new(),
-            exceptions: 0,
-            switches: 0,
-            pc_changes: 0,
+            position: 0,
         }
     }
 
@@ -214,8 +206,9 @@ impl<I: Model> Observer<I> {
 
 impl<I: Model> Kernel<I> for Observer<I> {
     fn exception(&mut self, cx: &mut KernelContext<'_, I>, exception: &I::Exception) -> Resume {
-        let anchor = Anchor::Exception(self.exceptions);
-        self.exceptions += 1;
+        let anchor = self.position;
+        let exit = anchor + 1;
+        self.position += 2;
         let (task, cpu) = (cx.task(), cx.cpu());
         let pending_before = self.hal.dispatcher.pending_step(task);
         let regs_before = I::debug_registers(cx.regs());
@@ -281,6 +274,9 @@ impl<I: Model> Kernel<I> for Observer<I> {
                 registers: rest,
             });
         }
+        for n in notes.drain(..) {
+            self.note(anchor, n);
+        }
         let new_events: Vec<Event> = self.hal.events[events_before..].to_vec();
         for event in &new_events {
             notes.push(Entry::Event(self.delivered(event)));
@@ -307,7 +303,7 @@ impl<I: Model> Kernel<I> for Observer<I> {
             notes.push(Entry::Stop { task: task.0 });
         }
         for n in notes {
-            self.note(anchor, n);
+            self.note(exit, n);
         }
         resume
     }
@@ -321,8 +317,8 @@ impl<I: Model> Kernel<I> for Observer<I> {
     }
 
     fn switched_in(&mut self, cx: &mut KernelContext<'_, I>) {
-        let anchor = Anchor::Switch(self.switches);
-        self.switches += 1;
+        let anchor = self.position;
+        self.position += 1;
         let (task, cpu) = (cx.task(), cx.cpu());
         let before = I::debug_registers(cx.regs());
         let errors_before = self.hal.errors.len();
@@ -377,8 +373,8 @@ impl<I: Model> Kernel<I> for Observer<I> {
     }
 
     fn pc_changed(&mut self, cx: &mut KernelContext<'_, I>, old_pc: u64) {
-        let anchor = Anchor::PcChange(self.pc_changes);
-        self.pc_changes += 1;
+        let anchor = self.position;
+        self.position += 1;
         let task = cx.task();
         let before = I::debug_registers(cx.regs());
         let cancelled = self.hal.dispatcher.statistics().cancelled_steps;
@@ -477,9 +473,8 @@ fn parse_hex_bytes(text: &str) -> Option<Vec<u8>> {
 /// Collects the timeline from the trace and the observer's notes.
 struct Recorder {
     seen: usize,
-    exceptions: usize,
-    switches: usize,
-    pc_changes: usize,
+    position: Anchor,
+    pending_exit: Option<Anchor>,
     timeline: Vec<Entry>,
     pending_accesses: Vec<Entry>,
     counters: Counters,
@@ -505,10 +500,13 @@ impl Recorder {
                     ..
                 } => {
                     self.counters.instructions += 1;
-                    let text = listing
+                    let mut text = listing
                         .get(&pc)
                         .cloned()
                         .unwrap_or_else(|| "(kernel code)".to_owned());
+                    if self.pending_exit.is_some() {
+                        text.push_str("  (emulated by the kernel)");
+                    }
                     self.timeline.push(Entry::Instruction {
                         cpu: cpu.0,
                         task: task.0,
@@ -543,8 +541,9 @@ impl Recorder {
                         status,
                         text,
                     });
-                    anchor = Some(Anchor::Exception(self.exceptions));
-                    self.exceptions += 1;
+                    anchor = Some(self.position);
+                    self.pending_exit = Some(self.position + 1);
+                    self.position += 2;
                 }
                 TraceEvent::Fault { task, fault, .. } => {
                     self.flush();
@@ -554,7 +553,13 @@ impl Recorder {
                         text: fault_text(fault.kind),
                     });
                 }
-                TraceEvent::KernelEntry { .. } | TraceEvent::KernelExit { .. } => {}
+                TraceEvent::KernelEntry { .. } => {}
+                TraceEvent::KernelExit { .. } => {
+                    if let Some(exit) = self.pending_exit.take() {
+                        self.flush();
+                        anchor = Some(exit);
+                    }
+                }
                 TraceEvent::Interrupt { cpu, .. } => {
                     self.flush();
                     self.timeline.push(Entry::Interrupt { cpu: cpu.0 });
@@ -567,8 +572,8 @@ impl Recorder {
                         to: to.map(|t| t.0),
                     });
                     if to.is_some() {
-                        anchor = Some(Anchor::Switch(self.switches));
-                        self.switches += 1;
+                        anchor = Some(self.position);
+                        self.position += 1;
                     }
                 }
                 TraceEvent::Migration { task, from, to } => {
@@ -586,8 +591,8 @@ impl Recorder {
                         from: Hex(from),
                         to: Hex(to),
                     });
-                    anchor = Some(Anchor::PcChange(self.pc_changes));
-                    self.pc_changes += 1;
+                    anchor = Some(self.position);
+                    self.position += 1;
                 }
                 TraceEvent::TaskExit { task, killed, .. } => {
                     self.flush();
@@ -610,7 +615,7 @@ impl Recorder {
             }
             if let Some(anchor) = anchor {
                 let notes = &mut m.kernel_mut().notes;
-                while notes.front().is_some_and(|(a, _)| *a == anchor) {
+                while notes.front().is_some_and(|(a, _)| *a <= anchor) {
                     if let Some((_, entry)) = notes.pop_front() {
                         self.timeline.push(entry);
                     }
@@ -618,6 +623,13 @@ impl Recorder {
             }
         }
         self.flush();
+        // Notes whose trace position never came (a killed task has no kernel exit).
+        let notes = &mut m.kernel_mut().notes;
+        while notes.front().is_some_and(|(a, _)| *a < self.position) {
+            if let Some((_, entry)) = notes.pop_front() {
+                self.timeline.push(entry);
+            }
+        }
     }
 
     fn flush(&mut self) {
@@ -879,9 +891,8 @@ pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, Sce
 
     let mut rec = Recorder {
         seen: 0,
-        exceptions: 0,
-        switches: 0,
-        pc_changes: 0,
+        position: 0,
+        pending_exit: None,
         timeline: Vec::new(),
         pending_accesses: Vec::new(),
         counters: Counters::default(),
