@@ -210,4 +210,218 @@ mod x86_64_linux {
                 .join("\n")
         );
     }
+
+    /// Compare one scenario; returns the (equal) outcome, or panics with the difference.
+    fn check(scenario: &Scenario) -> Option<Outcome> {
+        match compare(scenario)? {
+            Ok(outcome) => Some(outcome),
+            Err(diff) => panic!("real and simulated CPUs differ: {diff}"),
+        }
+    }
+
+    fn scenario(
+        name: &str,
+        body: Vec<Step>,
+        watches: Vec<Watch>,
+        step_after: Vec<usize>,
+    ) -> Scenario {
+        Scenario {
+            name: name.to_owned(),
+            body,
+            watches,
+            step_after,
+        }
+    }
+
+    fn write_watch(off: u64, len: u64) -> Watch {
+        Watch::Data {
+            off,
+            len,
+            access: AccessKind::WRITE,
+        }
+    }
+
+    /// An execute breakpoint faults before the instruction (the store has not happened);
+    /// the kernel resumes with RF, so it does not fault again and the store runs once.
+    #[test]
+    fn exec_before_the_instruction_then_rf() {
+        let body = vec![
+            Step::MovImm(R::Rax, VALUE),
+            Step::Store {
+                size: 8,
+                off: 0x300,
+            },
+            Step::Nop,
+        ];
+        let Some(out) = check(&scenario(
+            "exec with RF",
+            body,
+            vec![Watch::Exec { insn: 1, delta: 0 }],
+            vec![],
+        )) else {
+            return;
+        };
+        assert_eq!(out.stops.len(), 1);
+        let stop = out.stops[0];
+        assert_eq!((stop.insn, stop.slots, stop.step), (Some(1), 0b1, false));
+        assert_eq!(stop.visible, Some(false), "a fault: the store has not run");
+        assert_eq!(out.events[0].timing, Some(hwbkpt::Timing::Before));
+    }
+
+    /// Execute and data breakpoints on one instruction: two #DBs, the fault first, then the
+    /// trap after the store, each with its own slot.
+    #[test]
+    fn exec_and_data_on_one_instruction() {
+        let body = vec![
+            Step::MovImm(R::Rax, VALUE),
+            Step::Store {
+                size: 4,
+                off: 0x300,
+            },
+            Step::Nop,
+        ];
+        let watches = vec![Watch::Exec { insn: 1, delta: 0 }, write_watch(0x300, 4)];
+        let Some(out) = check(&scenario("exec + data", body, watches, vec![])) else {
+            return;
+        };
+        let summary: Vec<_> = out
+            .stops
+            .iter()
+            .map(|s| (s.insn, s.slots, s.visible))
+            .collect();
+        assert_eq!(
+            summary,
+            [(Some(1), 0b01, Some(false)), (Some(2), 0b10, Some(true))]
+        );
+    }
+
+    /// PTRACE_SINGLESTEP from the execute stop over a watched store: one stop with BS and
+    /// the data slot together (si_code TRAP_TRACE), the value already written.
+    #[test]
+    fn single_step_over_a_watched_store() {
+        let body = vec![
+            Step::MovImm(R::Rax, VALUE),
+            Step::Store {
+                size: 2,
+                off: 0x301,
+            },
+            Step::Nop,
+            Step::Nop,
+        ];
+        let watches = vec![Watch::Exec { insn: 1, delta: 0 }, write_watch(0x300, 4)];
+        let Some(out) = check(&scenario(
+            "step over store",
+            body.clone(),
+            watches.clone(),
+            vec![0],
+        )) else {
+            return;
+        };
+        let summary: Vec<_> = out
+            .stops
+            .iter()
+            .map(|s| (s.insn, s.slots, s.step, s.si_code))
+            .collect();
+        assert_eq!(
+            summary,
+            [(Some(1), 0b01, false, 4), (Some(2), 0b10, true, 2)]
+        );
+        assert_eq!(out.stops[1].visible, Some(true));
+        // Keep stepping: every following instruction is a BS-only stop.
+        let out = check(&scenario(
+            "step over store and on",
+            body,
+            watches,
+            vec![0, 1, 2],
+        ))
+        .unwrap();
+        let steps: Vec<_> = out
+            .stops
+            .iter()
+            .map(|s| (s.insn, s.slots, s.step))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (Some(1), 1, false),
+                (Some(2), 2, true),
+                (Some(3), 0, true),
+                (Some(4), 0, true)
+            ]
+        );
+    }
+
+    /// One access hitting several slots: one stop naming all of them, one event per request.
+    #[test]
+    fn one_access_hits_several_slots() {
+        // A 16-byte write over a 16-byte request (two 8-byte slots).
+        let body = access_body(Kind::Store, 16, 0x400);
+        let Some(out) = check(&scenario(
+            "16-byte store, 16-byte watch",
+            body,
+            vec![write_watch(0x400, 16)],
+            vec![],
+        )) else {
+            return;
+        };
+        assert_eq!(out.stops.len(), 1);
+        assert_eq!(out.stops[0].slots, 0b11);
+        assert_eq!(out.events.len(), 1, "one request, one event");
+
+        // Four requests under one 32-byte store: one stop, four slots, four events.
+        let body = access_body(Kind::Store, 32, 0x400);
+        let watches = vec![
+            write_watch(0x400, 1),
+            Watch::Data {
+                off: 0x408,
+                len: 8,
+                access: AccessKind::READ_WRITE,
+            },
+            write_watch(0x412, 2),
+            write_watch(0x41C, 4),
+        ];
+        let out = check(&scenario(
+            "32-byte store, four watches",
+            body,
+            watches,
+            vec![],
+        ))
+        .unwrap();
+        assert_eq!(out.stops.len(), 1);
+        assert_eq!(out.stops[0].slots, 0b1111);
+        let requests: Vec<_> = out.events.iter().map(|e| e.request).collect();
+        assert_eq!(requests, [0, 1, 2, 3]);
+    }
+
+    /// `lock cmpxchg`: successful and failed, on write and read/write watches. A failed
+    /// compare still writes (the old value back), so a write watch fires and the value does
+    /// not change.
+    #[test]
+    fn cmpxchg_successful_and_failed() {
+        let current =
+            u64::from_le_bytes(super::real_hw::pattern()[0x500..0x508].try_into().unwrap());
+        for size in [1u32, 2, 4, 8] {
+            for (outcome, rax) in [("succeeds", current), ("fails", !current)] {
+                for access in [AccessKind::WRITE, AccessKind::READ_WRITE] {
+                    let body = vec![
+                        Step::MovImm(R::Rax, rax),
+                        Step::MovImm(R::Rdx, VALUE),
+                        Step::Cmpxchg { size, off: 0x500 },
+                    ];
+                    let name = format!("cmpxchg {size} {outcome}, {access} watch");
+                    let watch = Watch::Data {
+                        off: 0x500,
+                        len: u64::from(size),
+                        access,
+                    };
+                    let Some(out) = check(&scenario(&name, body, vec![watch], vec![])) else {
+                        return;
+                    };
+                    assert_eq!(out.stops.len(), 1, "{name}");
+                    let (old, new) = out.events[0].values.clone().unwrap();
+                    assert_eq!(old == new, outcome == "fails", "{name}: {old:?} → {new:?}");
+                }
+            }
+        }
+    }
 }

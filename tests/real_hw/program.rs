@@ -51,6 +51,8 @@ impl R {
 pub enum Step {
     /// `mov r64, imm64`.
     MovImm(R, u64),
+    /// `mov r64, data + off` (an address in the data area, for `rep` strings).
+    DataAddr(R, i32),
     /// A load of `size` bytes at `[rbx + off]`: 1/2 `movzx eax`, 4 `mov eax`, 8 `mov rax`,
     /// 16 `movdqu xmm0`, 32 `vmovdqu ymm0`, 64 `vmovdqu64 zmm0`.
     Load { size: u32, off: i32 },
@@ -89,9 +91,14 @@ fn mem(out: &mut Vec<u8>, reg: u8, off: i32) {
     out.extend_from_slice(&off.to_le_bytes());
 }
 
-/// Real machine code of one step.
-fn encode(step: Step, out: &mut Vec<u8>) {
+/// Real machine code of one step, with the data area at `data`.
+fn encode(step: Step, data: u64, out: &mut Vec<u8>) {
     match step {
+        Step::DataAddr(r, off) => encode(
+            Step::MovImm(r, data.wrapping_add_signed(i64::from(off))),
+            data,
+            out,
+        ),
         Step::MovImm(r, imm) => {
             out.extend_from_slice(&[0x48, 0xB8 + r.number()]);
             out.extend_from_slice(&imm.to_le_bytes());
@@ -176,12 +183,12 @@ pub fn real_code(code: u64, data: u64, body: &[Step]) -> (Vec<u8>, Layout) {
     out.extend_from_slice(&data.to_le_bytes());
     // The simulated task starts with every other register zero: so does the body here.
     for r in [R::Rax, R::Rcx, R::Rdx, R::Rsi, R::Rdi] {
-        encode(Step::MovImm(r, 0), &mut out);
+        encode(Step::MovImm(r, 0), data, &mut out);
     }
     let mut starts = Vec::with_capacity(body.len());
     for &step in body {
         starts.push(code + out.len() as u64);
-        encode(step, &mut out);
+        encode(step, data, &mut out);
     }
     let end = code + out.len() as u64;
     out.extend_from_slice(&[0x5B, 0xC3]); // pop rbx; ret
@@ -201,15 +208,18 @@ fn vec_width(size: u32) -> VecWidth {
     }
 }
 
-/// The same body for the simulator, at `code`; RBX must hold the data base. Ends with the
-/// model's `hlt` (the task exits).
-pub fn sim_code(asm: &mut Asm, body: &[Step]) -> Layout {
+/// The same body for the simulator, with the data area at `data` (RBX must hold it). Ends
+/// with the model's `hlt` (the task exits).
+pub fn sim_code(asm: &mut Asm, data: u64, body: &[Step]) -> Layout {
     let mut starts = Vec::with_capacity(body.len());
     for &step in body {
         starts.push(asm.here());
         match step {
             Step::MovImm(r, imm) => {
                 asm.mov_imm(r.sim(), imm);
+            }
+            Step::DataAddr(r, off) => {
+                asm.mov_imm(r.sim(), data.wrapping_add_signed(i64::from(off)));
             }
             Step::Load { size, off } if size <= 8 => {
                 asm.load(width(size), Reg::Rax, Mem::base(Reg::Rbx, off));
@@ -252,10 +262,10 @@ mod tests {
     #[test]
     fn encodings() {
         let mut out = Vec::new();
-        encode(Step::Store { size: 8, off: 0x10 }, &mut out);
+        encode(Step::Store { size: 8, off: 0x10 }, 0, &mut out);
         assert_eq!(out, [0x48, 0x89, 0x83, 0x10, 0, 0, 0]);
         out.clear();
-        encode(Step::Cmpxchg { size: 4, off: -1 }, &mut out);
+        encode(Step::Cmpxchg { size: 4, off: -1 }, 0, &mut out);
         assert_eq!(out, [0xF0, 0x0F, 0xB1, 0x93, 0xFF, 0xFF, 0xFF, 0xFF]);
     }
 }

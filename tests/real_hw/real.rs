@@ -169,15 +169,20 @@ pub fn record_event(event: &Event, ids: &[RequestId], layout: &Layout) -> EventR
     }
 }
 
-/// Whether the bytes instruction `insn` of the body writes already hold its value.
+/// Whether the bytes a store next to the stop writes already hold its value: the store
+/// before RIP (it completed: a trap), else the store at RIP (not run yet: a fault).
 pub fn visible(
     scenario: &Scenario,
     insn: Option<usize>,
     data: u64,
     read: &mut dyn FnMut(u64, &mut [u8]) -> bool,
 ) -> Option<bool> {
-    let k = insn?.checked_sub(1)?;
-    let (off, value) = super::written_value(&scenario.body, k)?;
+    // The store that just completed (a trap), else the one about to run (a fault).
+    let insn = insn?;
+    let (off, value) = insn
+        .checked_sub(1)
+        .and_then(|k| super::written_value(&scenario.body, k))
+        .or_else(|| super::written_value(&scenario.body, insn))?;
     let mut now = vec![0; value.len()];
     read(data.wrapping_add_signed(i64::from(off)), &mut now).then_some(now == value)
 }

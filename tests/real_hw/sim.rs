@@ -28,7 +28,7 @@ pub fn run(scenario: &Scenario, profile: SimProfile) -> Outcome {
     m.memory_mut().map(DATA, DATA_LEN, plain);
     m.memory_mut().write(DATA, &pattern()).expect("data");
     let mut asm = Asm::new(CODE);
-    let layout = sim_code(&mut asm, &scenario.body);
+    let layout = sim_code(&mut asm, DATA, &scenario.body);
     asm.finish()
         .expect("assemble")
         .load(m.memory_mut())
