@@ -47,13 +47,43 @@ impl PpcAsm {
             return;
         }
         self.regs[usize::from(reg)] = Some(value);
+        if let Ok(d) = i16::try_from(value) {
+            self.emit(
+                Insn::Addi { rt: reg, ra: 0, d },
+                format!("li r{reg}, {value:#x}"),
+            );
+            return;
+        }
+        if value < 0x8000_0000 {
+            // lis + ori: the upper half is below 0x8000, so addis does not sign-extend.
+            let (hi, lo) = ((value >> 16) as u16, (value & 0xffff) as u16);
+            self.emit(
+                Insn::Addis {
+                    rt: reg,
+                    ra: 0,
+                    d: hi.cast_signed(),
+                },
+                format!("lis r{reg}, {hi:#x}"),
+            );
+            if lo != 0 {
+                self.emit(
+                    Insn::Ori {
+                        rt: reg,
+                        ra: reg,
+                        imm: lo,
+                    },
+                    format!("ori r{reg}, r{reg}, {lo:#x}"),
+                );
+            }
+            return;
+        }
         let start = self.asm.here();
         self.asm.li(reg, value);
         let end = self.asm.here();
         let mut pc = start;
         while pc < end {
             let text = if pc == start {
-                format!("li r{reg}, {value:#x}")
+                format!("li r{reg}, {value:#x}  (64-bit constant)")
             } else {
                 format!("  (li r{reg}, {value:#x} continued)")
             };
