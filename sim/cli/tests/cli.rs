@@ -498,3 +498,31 @@ fn expect_mismatch_exits_1() {
     let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(value["result"]["x86"]["expectations"]["passed"], false);
 }
+
+/// The real binary: exit statuses through the process, no colour off a terminal. Skipped where
+/// the test cannot start it (an emulated target without binfmt support).
+#[test]
+fn the_binary_itself() {
+    let exe = env!("CARGO_BIN_EXE_hwbkpt-sim");
+    let run = |args: &[&str]| {
+        std::process::Command::new(exe)
+            .args(args)
+            .current_dir(manifest())
+            .output()
+    };
+    let Ok(ok) = run(&["decode", "dr7", "0x90001"]) else {
+        eprintln!("cannot start {exe} here: skipped");
+        return;
+    };
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("DR0: L write 8 bytes"));
+    assert!(
+        !ok.stdout.contains(&0x1b),
+        "no colour when stdout is a pipe"
+    );
+    let bad = run(&["run", "tests/bad/version.toml"]).unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("tests/bad/version.toml:1:"));
+    let mismatch = run(&["run", "tests/bad/expect-mismatch.toml", "--expect"]).unwrap();
+    assert_eq!(mismatch.status.code(), Some(1));
+}
