@@ -27,7 +27,8 @@
 mod support;
 
 use hwbkpt::{
-    AccessKind, CpuId, Delivery, EventKind, Origin, PrivilegeFilter, Request, Scope, TaskId,
+    AccessKind, AddressRange, CpuId, Delivery, EventKind, Origin, PrivilegeFilter, Request, Scope,
+    TaskId,
 };
 use hwbkpt_sim::x86::{
     Asm, DebugClass, Insn, Mem, Program, Reg, StringWidth, VecWidth, Width, X86, X86Context,
@@ -455,6 +456,22 @@ impl ProgramMap for X86Programs {
     }
 }
 
+/// Where each slot of an x86 plan starts: the range covered exactly by the fewest naturally
+/// aligned 1-, 2-, 4- and 8-byte pieces, in ascending order (DESIGN §1).
+fn aligned_piece_starts(range: AddressRange) -> Vec<u64> {
+    let mut starts = Vec::new();
+    let (mut at, end) = (range.start(), range.end());
+    while at < end {
+        let piece = [8, 4, 2, 1]
+            .into_iter()
+            .find(|&size| at % size == 0 && at + size <= end)
+            .unwrap_or(1);
+        starts.push(at);
+        at += piece;
+    }
+    starts
+}
+
 const fn facts(profile: SimProfile) -> Facts {
     Facts {
         data_timing: hwbkpt::Timing::After,
@@ -462,7 +479,11 @@ const fn facts(profile: SimProfile) -> Facts {
         reports_access: false,
         exact_old_values: false,
         hardware_filters_privilege: false,
-        reports_unarmed_execute: profile.reports_disabled_matches,
+        unarmed_slot_starts: if profile.reports_disabled_matches {
+            Some(aligned_piece_starts)
+        } else {
+            None
+        },
         granule: |_| 1,
     }
 }
@@ -492,7 +513,7 @@ proptest! {
         cpus in 2u32..=3,
         ops in prop::collection::vec(op(), 1..24),
         specs in prop::collection::vec(request_spec(), 1..=4),
-        faults in schedule::faults(TASKS, 3, 12),
+        faults in schedule::faults(TASKS, 3, 16),
     ) {
         let program = assemble(&ops);
         let kernel = kernel_code();

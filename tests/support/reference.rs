@@ -48,11 +48,11 @@ pub(crate) struct Facts {
     /// Whether the hardware applies the privilege filter (PPC64 PR/PNH/HYP); otherwise the
     /// hardware matches every mode and the layer filters (x86), so a mismatch is a stray.
     pub(crate) hardware_filters_privilege: bool,
-    /// Whether an unarmed slot keeps matching instruction fetches at its address and is
-    /// reported alongside a real hit (x86 CPUs that set B bits for disabled slots; the x86
-    /// backend disarms a slot by clearing its DR7 fields, leaving DRn, i.e. an execute
-    /// breakpoint of length 1 at that address).
-    pub(crate) reports_unarmed_execute: bool,
+    /// Where a CPU reports slots that match but are disabled alongside a real hit (x86 CPUs
+    /// that set B bits for disabled slots), the first byte of each slot a request's range is
+    /// programmed into: the x86 backend disarms a slot by clearing its DR7 fields and leaving
+    /// DRn, which makes it a disabled instruction breakpoint on that byte.
+    pub(crate) unarmed_slot_starts: Option<fn(AddressRange) -> Vec<u64>>,
     /// The matching granule of an access: the hardware compares whole granules (x86: 1, the
     /// exact bytes; PPC64: doublewords, 16 bytes for pre-POWER10 quadword accesses).
     pub(crate) granule: fn(&StaticAccess) -> u64,
@@ -297,6 +297,22 @@ impl Model<'_> {
         let faults = (0..self.watches.len()).any(|i| {
             self.is_execute_at(i, pc) && (self.armed(i, task, cpu) || self.stale(i, task, cpu))
         });
+        // Disarmed slots still holding this address, reported with the fault (as they are
+        // before this fault disables anything).
+        if let (true, Some(starts)) = (faults, self.facts.unarmed_slot_starts) {
+            for index in 0..self.watches.len() {
+                let disarmed_here = !self.armed(index, task, cpu)
+                    && !self.stale(index, task, cpu)
+                    && self
+                        .programmed
+                        .get(&task)
+                        .is_some_and(|p| p.contains(&index));
+                if disarmed_here {
+                    let slots = starts(self.watch(index).range());
+                    self.out.strays += slots.iter().filter(|&&a| a == pc).count() as u64;
+                }
+            }
+        }
         for index in 0..self.watches.len() {
             if !self.is_execute_at(index, pc) {
                 continue;
@@ -327,15 +343,6 @@ impl Model<'_> {
             } else if self.stale(index, task, cpu) {
                 self.out.strays += 1;
                 self.uninstall(index, task);
-            } else if faults
-                && self.facts.reports_unarmed_execute
-                && self
-                    .programmed
-                    .get(&task)
-                    .is_some_and(|p| p.contains(&index))
-            {
-                // A disarmed slot still holding this address, reported with the real hit.
-                self.out.strays += 1;
             }
         }
         self.fault_handled.insert(task, pc);
@@ -360,6 +367,30 @@ impl Model<'_> {
                     && self.hardware_matches(i, &access, mode)
             })
             .collect();
+        // The layer uninstalls every data slot it does not arm for this task here: stale ones
+        // stop matching in this task from now on.
+        let stale: Vec<usize> = (0..self.watches.len())
+            .filter(|&i| self.stale(i, task, cpu))
+            .collect();
+        for index in stale {
+            self.uninstall(index, task);
+        }
+        if fired.is_empty() {
+            // No armed request explains the stop (a stale slot matched): one stray. The
+            // instruction is stepped with every armed data slot disarmed, delivering nothing.
+            self.out.strays += 1;
+            let candidates: Vec<usize> = (0..self.watches.len())
+                .filter(|&i| {
+                    !self.watch(i).is_execute()
+                        && self.armed(i, task, cpu)
+                        && !disarmed.contains(&i)
+                })
+                .collect();
+            if !candidates.is_empty() {
+                self.start_step(task, pc, candidates);
+            }
+            return;
+        }
         let real: Vec<usize> = fired
             .iter()
             .copied()
@@ -386,6 +417,12 @@ impl Model<'_> {
             }
             return;
         }
+        self.start_step(task, pc, fired);
+    }
+
+    /// The interlock disarms `requests` until the instruction at `pc` completes; a second stop
+    /// of the same instruction (it moved to a CPU where other requests are armed) adds to them.
+    fn start_step(&mut self, task: TaskId, pc: u64, requests: Vec<usize>) {
         let entry = self
             .pending
             .entry(task)
@@ -393,7 +430,7 @@ impl Model<'_> {
         if entry.0 != pc {
             *entry = (pc, BTreeSet::new());
         }
-        entry.1.extend(fired);
+        entry.1.extend(requests);
     }
 
     fn stop_before(

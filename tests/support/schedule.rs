@@ -49,12 +49,15 @@ pub(crate) fn faults(tasks: u8, cpus: u8, max_len: usize) -> impl Strategy<Value
     let task = 0..tasks;
     let cpu = 0..cpus;
     let fault = prop_oneof![
-        4 => (task.clone(), cpu.clone(), 1u8..24)
+        // Short runs stop often between a hit and its step, where the faults matter most.
+        3 => (task.clone(), cpu.clone(), 1u8..4)
+            .prop_map(|(task, cpu, steps)| Fault::Run { task, cpu, steps }),
+        2 => (task.clone(), cpu.clone(), 4u8..24)
             .prop_map(|(task, cpu, steps)| Fault::Run { task, cpu, steps }),
         1 => cpu.clone().prop_map(|cpu| Fault::Preempt { cpu }),
-        1 => (task.clone(), cpu.clone()).prop_map(|(task, cpu)| Fault::Migrate { task, cpu }),
+        2 => (task.clone(), cpu.clone()).prop_map(|(task, cpu)| Fault::Migrate { task, cpu }),
         1 => cpu.prop_map(|cpu| Fault::Interrupt { cpu }),
-        1 => task.prop_map(|task| Fault::SetPc { task }),
+        2 => task.prop_map(|task| Fault::SetPc { task }),
     ];
     prop::collection::vec(fault, 0..max_len)
 }

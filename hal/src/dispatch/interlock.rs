@@ -34,6 +34,25 @@ pub(super) struct PendingStep {
     hits: [Option<PendingHit>; MAX_HITS],
 }
 
+impl PendingStep {
+    /// This step and `later` (a new match of the same instruction) as one step: both sets of
+    /// disarmed slots, every hit once, in request order (the order of their slots).
+    fn merged_with(mut self, later: Self) -> Self {
+        self.disarmed = self.disarmed.union(later.disarmed);
+        for hit in later.hits.iter().flatten() {
+            if self.hits.iter().flatten().any(|h| h.id == hit.id) {
+                continue;
+            }
+            if let Some(free) = self.hits.iter_mut().find(|h| h.is_none()) {
+                *free = Some(*hit);
+            }
+        }
+        self.hits
+            .sort_unstable_by_key(|h| h.map_or(usize::MAX, |h| h.id.index()));
+        self
+    }
+}
+
 /// Request indices touched by one exception, deduplicated, in slot order.
 struct Owners {
     indices: [usize; MAX_HITS],
@@ -288,7 +307,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             )?;
             return Ok(ResumeAction::Resume);
         };
-        let fired = self.fired_slots(candidates, &access, reported_address);
+        let (fired, explained) =
+            self.fired_slots(candidates, &access, frame.mode, reported_address);
         let Ok(access_range) = AddressRange::new(access.addr, u64::from(access.size)) else {
             self.disable_owners(
                 fired,
@@ -301,14 +321,20 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         };
 
         let mut owners = Owners::new();
-        let mut unowned = 0u64;
-        for slot in fired.iter() {
-            match self.owner_of(slot) {
-                Some(owner) => owners.add(owner),
-                None => unowned += 1,
+        if explained {
+            let mut unowned = 0u64;
+            for slot in fired.iter() {
+                match self.owner_of(slot) {
+                    Some(owner) => owners.add(owner),
+                    None => unowned += 1,
+                }
             }
+            self.stats.stray_hits += unowned;
+        } else {
+            // No armed slot explains the match (stale state, uninstalled by the caller, or
+            // hardware and decoder disagree): one stray, whatever the fallback disarms.
+            self.stats.stray_hits += 1;
         }
-        self.stats.stray_hits += unowned;
 
         let mut real = Owners::new();
         for &index in owners.as_slice() {
@@ -361,10 +387,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(ResumeAction::Stop);
         }
 
-        if matches!(
-            access.class,
-            AccessClass::LoadReserve | AccessClass::StoreConditional
-        ) {
+        if explained
+            && matches!(
+                access.class,
+                AccessClass::LoadReserve | AccessClass::StoreConditional
+            )
+        {
             self.disable_owners(
                 fired,
                 DisableReason::AtomicReservation,
@@ -407,10 +435,16 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.stats.steps += 1;
 
         if frame.mode == ExecutionMode::User {
-            if self.take_pending(frame.task).is_some() {
-                // A new hit while a step is pending means the PC moved without cancel_step:
-                // the old step is void (its access never completed).
-                self.stats.cancelled_steps += 1;
+            if let Some(previous) = self.take_pending(frame.task) {
+                if previous.pc == frame.pc {
+                    // The same instruction matched again before completing: it moved to a CPU
+                    // where other requests are armed. One step completes it for all of them.
+                    step = previous.merged_with(step);
+                } else {
+                    // The PC moved without cancel_step: the old step is void (its access
+                    // never completed).
+                    self.stats.cancelled_steps += 1;
+                }
             }
             match self.pending.iter().position(Option::is_none) {
                 Some(free) => {
@@ -475,7 +509,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     {
         self.reinstall(step.disarmed, frame.task, frame.cpu, context)?;
         for hit in step.hits.iter().flatten() {
-            if self.entry(hit.id).is_none_or(|e| !e.enabled) {
+            // The access happened where the step completed: a request whose scope does not
+            // cover this CPU (the task migrated while the step was pending) was not hit.
+            if self
+                .entry(hit.id)
+                .is_none_or(|e| !e.enabled || !e.request.scope().covers(frame.task, frame.cpu))
+            {
                 continue;
             }
             let values = hit.values.map(|mut change| {
@@ -525,27 +564,41 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     }
 
     /// The candidate slots that fire on `access`: their hardware range overlaps the access's
-    /// match window and they watch its kind. If none does (the hardware and the decoder
-    /// disagree), fall back to the reported address, then to every candidate, so the step
-    /// never re-triggers forever.
+    /// match window and they watch its kind; `true` with them. If none does (stale state, or
+    /// the hardware and the decoder disagree), fall back to the reported address, then to
+    /// every candidate, so the step never re-triggers forever; `false` with those.
     fn fired_slots(
         &self,
         candidates: SlotSet,
         access: &DecodedAccess,
+        mode: ExecutionMode,
         reported_address: Option<u64>,
-    ) -> SlotSet {
+    ) -> (SlotSet, bool) {
         let window = self.arch.match_window(access);
+        // Where the hardware filters this privilege level (PPC64 PR/PNH/HYP), a slot whose
+        // request excludes it did not match, whatever its range says.
+        let filtered = self
+            .arch
+            .capabilities()
+            .hardware_privileges
+            .contains(mode.privilege());
         let fired = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
-            let fires = self.program_of(slot).is_some_and(|p| {
-                window.is_some_and(|w| p.hardware_range().overlaps(&w))
-                    && p.hardware_access().intersects(access.kind)
-            });
+            let privilege_matches = !filtered
+                || self
+                    .owner_of(slot)
+                    .and_then(|i| self.entries[i].as_ref())
+                    .is_some_and(|e| e.request.privilege().intersects(mode.privilege()));
+            let fires = privilege_matches
+                && self.program_of(slot).is_some_and(|p| {
+                    window.is_some_and(|w| p.hardware_range().overlaps(&w))
+                        && p.hardware_access().intersects(access.kind)
+                });
             if fires { set.with(slot) } else { set }
         });
         if fired.is_empty() {
-            self.slots_containing(candidates, reported_address)
+            (self.slots_containing(candidates, reported_address), false)
         } else {
-            fired
+            (fired, true)
         }
     }
 
