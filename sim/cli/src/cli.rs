@@ -43,7 +43,11 @@ pub enum ColorWhen {
 /// Explore hardware breakpoint semantics on simulated x86-64 and PowerPC 64 CPUs, with the
 /// hwbkpt HAL as their kernel.
 #[derive(Debug, Parser)]
-#[command(name = "hwbkpt-sim", version, about, long_about = None)]
+#[command(
+    name = "hwbkpt-sim",
+    version,
+    after_help = "Start with `hwbkpt-sim demo`. Scenario files: sim/cli/examples/ (format: sim/cli/README.md).\nExit status: 0 success, 1 --expect mismatch or refused encode, 2 bad scenario or arguments."
+)]
 pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
