@@ -280,9 +280,15 @@ impl Exec<'_, '_, '_> {
     fn string(&mut self, insn: Insn, width: StringWidth, tf: bool) -> Result<Flow, FaultKind> {
         let size = width.bytes();
         let down = self.ctx.rflags() & rflags::DF != 0;
-        let grouped = match self.cpu.profile.fast_strings {
+        let movs = matches!(insn, Insn::RepMovs(_));
+        let grouped = match self.cpu.profile.fast_strings_for(movs) {
             Some(fs) if width == StringWidth::Byte && !down && !tf => {
-                (self.ctx.string_progress >= fs.precise_bytes).then_some(fs.block)
+                let dst0 = self
+                    .ctx
+                    .gpr(Reg::Rdi)
+                    .wrapping_sub(self.ctx.string_progress);
+                let start = fs.fast_start(dst0);
+                (self.ctx.string_progress >= start).then_some((fs, start))
             }
             _ => None,
         };
@@ -316,7 +322,8 @@ impl Exec<'_, '_, '_> {
             self.ctx.set_gpr(Reg::Rcx, rcx - 1);
             self.ctx.string_progress += size;
             match grouped {
-                Some(block) if rcx - 1 != 0 && rdi % block != 0 => {}
+                Some((fs, start))
+                    if rcx - 1 != 0 && !fs.ends_group(self.ctx.string_progress, rdi, start) => {}
                 _ => break,
             }
         }

@@ -403,6 +403,62 @@ fn fast_strings_group_hits_by_destination_block() {
     );
 }
 
+/// Fast strings on Intel family 6 model 0x55, as measured through ptrace on a real CPU
+/// (`tests/real_hw_x86.rs`): `rep stosb` is precise until more than 128 bytes are done and the
+/// destination is 64-byte aligned, then reports once per 128 bytes counted from there;
+/// `rep movsb` (not deterministic on the real CPU) is predicted at its latest: precise for
+/// 64 bytes, then at the end of the 64-byte destination block.
+#[test]
+fn fast_strings_skx_groups_from_the_fast_start() {
+    let count = 2048;
+    let run = |shift: u64, movs: bool, watched: u64| {
+        let dst = DATA + 0x1000 + shift;
+        let prog = |a: &mut Asm| {
+            a.mov_imm(Reg::Rax, 0x5A)
+                .mov_imm(Reg::Rsi, DATA + shift)
+                .mov_imm(Reg::Rdi, dst)
+                .mov_imm(Reg::Rcx, count);
+            if movs {
+                a.rep_movs(StringWidth::Byte);
+            } else {
+                a.rep_stos(StringWidth::Byte);
+            }
+            a.end();
+        };
+        let mut r = Rig::new(X86Profile::INTEL_SKX_FAST_STRINGS, prog);
+        r.m.kernel_mut().stop_on_exception = true;
+        r.arm([dst + watched, 0, 0, 0], dr7_local(0, RW_WRITE, 1));
+        let mut stops = Vec::new();
+        while r.run() == StopReason::Stopped {
+            stops.push(count - r.regs().gpr(Reg::Rcx));
+        }
+        stops
+    };
+    // stosb, destination page-aligned: precise through 191, then groups [192, 320), …
+    assert_eq!(run(0, false, 128), [129]);
+    assert_eq!(run(0, false, 191), [192]);
+    assert_eq!(run(0, false, 192), [320]);
+    assert_eq!(run(0, false, 319), [320]);
+    assert_eq!(run(0, false, 320), [448]);
+    assert_eq!(run(0, false, 1000), [1088]);
+    // Destination 16 bytes in: the fast part starts at the 64-aligned address 192 (176 done).
+    assert_eq!(run(16, false, 175), [176]);
+    assert_eq!(run(16, false, 176), [304]);
+    // Destination 64 bytes in: 128 done is 64-aligned but not past 128; 192 is.
+    assert_eq!(run(64, false, 150), [151]);
+    assert_eq!(run(64, false, 192), [320]);
+    // movsb: precise for 64 bytes, then the end of the 64-byte destination block.
+    assert_eq!(run(0, true, 63), [64]);
+    assert_eq!(run(0, true, 64), [128]);
+    assert_eq!(run(0, true, 130), [192]);
+    assert_eq!(run(16, true, 112), [176]);
+    // The 0xCF profile keeps its destination-aligned blocks.
+    assert_eq!(
+        X86Profile::INTEL_FAST_STRINGS.fast_strings_for(true),
+        X86Profile::INTEL_FAST_STRINGS.fast_strings
+    );
+}
+
 /// SDM vol. 3 §6.8.3: after MOV SS / POP SS the processor "inhibits interrupts, debug
 /// exceptions, and single-step trap exceptions … until the instruction boundary following the
 /// next instruction". The held #DB arrives after the next instruction, carrying both
