@@ -55,7 +55,7 @@ mod x86_64_linux {
                 return None;
             }
         };
-        let simulated = sim::run(scenario, host::sim_profile(cpu));
+        let simulated = sim::run(scenario, host::sim_profile(cpu).0);
         Some(if real == simulated {
             Ok(real)
         } else {
@@ -192,7 +192,7 @@ mod x86_64_linux {
         eprintln!(
             "real_hw_x86 matrix on {cpu} (simulator profile {:?}): {} cases, {stops} stops, \
              {} mismatches; access sizes {sizes:?}, skipped (no CPU support) {skipped:?}",
-            host::sim_profile(cpu).name,
+            host::sim_profile(cpu).0.name,
             cases.len(),
             mismatches.len()
         );
@@ -422,6 +422,202 @@ mod x86_64_linux {
                     assert_eq!(old == new, outcome == "fails", "{name}: {old:?} → {new:?}");
                 }
             }
+        }
+    }
+
+    /// `rep stosb` / `rep movsb`, short and long (over 4 KiB), with a one-byte watch at
+    /// chosen positions: the stops (RCX = iterations left) must be where this CPU's profile
+    /// says, including how late a fast-string trap may come.
+    fn rep_cases() -> Vec<Scenario> {
+        let mut cases = Vec::new();
+        for count in [64u64, 8192] {
+            for at in [
+                0u64, 1, 63, 100, 127, 128, 255, 256, 257, 300, 383, 384, 1000, 4095, 4096, 5000,
+                8191,
+            ] {
+                if at >= count {
+                    continue;
+                }
+                // rep stosb into data+0x1000, watch a destination byte.
+                cases.push(scenario(
+                    &format!("rep stosb {count} bytes, write watch at +{at}"),
+                    vec![
+                        Step::DataAddr(R::Rdi, 0x1000),
+                        Step::MovImm(R::Rcx, count),
+                        Step::MovImm(R::Rax, 0x5A),
+                        Step::RepStosb,
+                        Step::Nop,
+                    ],
+                    vec![write_watch(0x1000 + at, 1)],
+                    vec![],
+                ));
+                // rep movsb from data+0 to data+0x2000: watch the destination, then the source.
+                for (what, watch) in [
+                    ("destination", write_watch(0x2000 + at, 1)),
+                    (
+                        "source",
+                        Watch::Data {
+                            off: at,
+                            len: 1,
+                            access: AccessKind::READ_WRITE,
+                        },
+                    ),
+                ] {
+                    cases.push(scenario(
+                        &format!("rep movsb {count} bytes, watch {what} at +{at}"),
+                        vec![
+                            Step::DataAddr(R::Rsi, 0),
+                            Step::DataAddr(R::Rdi, 0x2000),
+                            Step::MovImm(R::Rcx, count),
+                            Step::RepMovsb,
+                            Step::Nop,
+                        ],
+                        vec![watch],
+                        vec![],
+                    ));
+                }
+            }
+        }
+        cases
+    }
+
+    /// Bytes done at the first stop (iterations of a byte `rep`).
+    fn done(case: &Scenario, out: &Outcome) -> Option<u64> {
+        let count = case.body.iter().find_map(|s| match *s {
+            Step::MovImm(R::Rcx, n) => Some(n),
+            _ => None,
+        })?;
+        Some(count - out.stops.first()?.rcx)
+    }
+
+    /// `rep stosb` must match the profile exactly. `rep movsb` is not deterministic on
+    /// every CPU (model 0x55 sometimes reports at a 32-byte boundary before the end of the
+    /// 64-byte block): there the profile gives the latest stop and the real one must lie
+    /// between the hit and it — the bound of DESIGN §2 ("never early, at most one group
+    /// late"). Everything else about the stops and events must be equal.
+    #[test]
+    fn rep_strings_short_and_long() {
+        let cpu = CpuIdentity::current();
+        let (profile, measured) = host::sim_profile(cpu);
+        if !measured {
+            eprintln!(
+                "!!! rep strings on {cpu}: no measured fast-string profile; only \"never early\" \
+                 is checked (run rep_timing_survey and add a profile)"
+            );
+        }
+        let mut mismatches = Vec::new();
+        let mut report = Vec::new();
+        let cases = rep_cases();
+        for case in &cases {
+            let Ok(real) = real::run(case) else {
+                host::skip(&case.name, "ptrace of debug registers is not available");
+                return;
+            };
+            let simulated = sim::run(case, profile);
+            let hit = case.watches.iter().find_map(|w| match *w {
+                Watch::Data { off, .. } => Some(off % 0x1000),
+                Watch::Exec { .. } => None,
+            });
+            let (real_done, sim_done) = (done(case, &real), done(case, &simulated));
+            let movs = case.body.contains(&Step::RepMovsb);
+            let exact = measured && !movs;
+            let within = match (hit, real_done, sim_done) {
+                (Some(hit), Some(r), Some(s)) => r > hit && (!measured || r <= s),
+                _ => false,
+            };
+            let same_shape = real.stops.len() == simulated.stops.len()
+                && real.events.len() == simulated.events.len()
+                && real.stops.iter().zip(&simulated.stops).all(|(a, b)| {
+                    (a.insn, a.slots, a.step, a.si_code) == (b.insn, b.slots, b.step, b.si_code)
+                })
+                && real.events.iter().zip(&simulated.events).all(|(a, b)| {
+                    (a.request, a.insn, a.timing, &a.values)
+                        == (b.request, b.insn, b.timing, &b.values)
+                });
+            let ok = if exact {
+                real == simulated
+            } else {
+                same_shape && within
+            };
+            report.push(format!(
+                "{}: real {real_done:?} done, profile {sim_done:?}{}",
+                case.name,
+                if exact { " (exact)" } else { " (bound)" }
+            ));
+            if !ok {
+                mismatches.push(format!(
+                    "{}\n  real: {real:?}\n  sim:  {simulated:?}",
+                    case.name
+                ));
+            }
+        }
+        eprintln!(
+            "rep strings on {cpu}, profile {:?}: {} cases, {} mismatches",
+            profile.name,
+            cases.len(),
+            mismatches.len()
+        );
+        for line in &report {
+            eprintln!("  {line}");
+        }
+        assert!(
+            mismatches.is_empty(),
+            "{} rep cases differ:\n{}",
+            mismatches.len(),
+            mismatches.join("\n")
+        );
+    }
+
+    /// Where this CPU reports a one-byte watch hit inside long `rep stosb`/`movsb`: prints
+    /// "watched byte → bytes done at the stop" (run with `--ignored --nocapture` on a new
+    /// host before choosing its simulator profile; `SURVEY_SHIFT=n` moves source and
+    /// destination `n` bytes off their page boundary).
+    #[test]
+    #[ignore = "a survey for new hosts, not a check"]
+    fn rep_timing_survey() {
+        let shift: i32 = std::env::var("SURVEY_SHIFT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let count = 8192 - shift as u64;
+        for (what, base) in [
+            ("stosb dst", 0x1000i32),
+            ("movsb dst", 0x2000),
+            ("movsb src", 0),
+        ] {
+            let mut line = Vec::new();
+            for at in (0..1200u64).chain([4095, 4096, 4097, 5000, 8000]) {
+                let body = if what == "stosb dst" {
+                    vec![
+                        Step::DataAddr(R::Rdi, 0x1000 + shift),
+                        Step::MovImm(R::Rcx, count),
+                        Step::RepStosb,
+                    ]
+                } else {
+                    vec![
+                        Step::DataAddr(R::Rsi, shift),
+                        Step::DataAddr(R::Rdi, 0x2000 + shift),
+                        Step::MovImm(R::Rcx, count),
+                        Step::RepMovsb,
+                    ]
+                };
+                let access = if what == "movsb src" {
+                    AccessKind::READ_WRITE
+                } else {
+                    AccessKind::WRITE
+                };
+                let off = (base + shift) as u64 + at;
+                let watch = Watch::Data {
+                    off,
+                    len: 1,
+                    access,
+                };
+                let case = scenario(what, body, vec![watch], vec![]);
+                let Ok(out) = real::run(&case) else { return };
+                let done: Vec<_> = out.stops.iter().map(|s| count - s.rcx).collect();
+                line.push(format!("{at}→{done:?}"));
+            }
+            eprintln!("{what}: {}", line.join(" "));
         }
     }
 }

@@ -84,16 +84,18 @@ pub fn access_sizes() -> (Vec<u32>, Vec<u32>) {
     (sizes, skipped)
 }
 
-/// The simulator profile that models this CPU's choices where the SDM leaves room.
+/// The simulator profile that models this CPU's choices where the SDM leaves room, and
+/// whether its `rep` string timing was measured (`false`: the generic profile stands in,
+/// and only the bound "never early" can be checked for long `rep` strings).
 ///
 /// Only the `rep movsb`/`rep stosb` timing differs between the profiles the real CPUs were
 /// measured against (`sim/NOTES.md`); every other choice is the same.
 #[must_use]
-pub fn sim_profile(cpu: CpuIdentity) -> SimProfile {
-    if cpu.is_intel() && cpu.family == 6 {
-        SimProfile::INTEL_FAST_STRINGS
-    } else {
-        SimProfile::GENERIC
+pub fn sim_profile(cpu: CpuIdentity) -> (SimProfile, bool) {
+    match (cpu.is_intel(), cpu.family, cpu.model) {
+        (true, 6, 0x55) => (SimProfile::INTEL_SKX_FAST_STRINGS, true),
+        (true, 6, 0xCF) => (SimProfile::INTEL_FAST_STRINGS, true),
+        _ => (SimProfile::GENERIC, false),
     }
 }
 

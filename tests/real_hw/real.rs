@@ -218,6 +218,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
     assert!(bytes.len() <= 0x1000, "body too long");
     code.write(&bytes);
     let entry = code.base();
+    let data_base = data.base();
 
     // SAFETY: the child runs only async-signal-safe calls (ptrace, raise, _exit) and the
     // routine written above, which follows the C calling convention (RBX saved, RSP
@@ -229,6 +230,15 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
         unsafe {
             if libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize) != 0 {
                 libc::_exit(90);
+            }
+            // Touch every data page, so copy-on-write faults never interrupt the body (a
+            // fault restarts a `rep` string and with it the CPU's fast-string timing).
+            let base = data_base as *mut u8;
+            let mut page = 0;
+            while page < DATA_LEN as usize {
+                let p = base.add(page);
+                core::ptr::write_volatile(p, core::ptr::read_volatile(p));
+                page += 0x1000;
             }
             libc::raise(libc::SIGSTOP);
             let routine: extern "C" fn() = core::mem::transmute(entry as usize);
