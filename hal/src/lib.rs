@@ -62,9 +62,9 @@ pub use range::AddressRange;
 pub use registers::RegisterAccess;
 pub use request::{Request, RequestBuilder};
 pub use reserve::{
-    FixedReservations, FixedSlab, FixedStorage, FixedTaskTable, LoadedSlot, MAX_SLOTS, PoolUsage,
-    ReservationId, ReservationStatus, Reservations, ReserveError, Slab, SlotAssignment,
-    SlotGroupId, Storage, TaskTable,
+    FixedReservations, FixedSlab, FixedStorage, FixedTaskTable, InstallError, LoadedSlot,
+    MAX_SLOTS, PoolUsage, ReservationId, ReservationStatus, Reservations, ReserveError, Slab,
+    SlotAssignment, SlotGroupId, Storage, TaskTable,
 };
 #[cfg(feature = "alloc")]
 pub use reserve::{HeapReservations, HeapStorage, HeapTaskTable, VecSlab};

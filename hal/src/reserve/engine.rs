@@ -182,8 +182,10 @@ use super::task_table::TaskTable;
 ///   [`reserve_planned`](Self::reserve_planned)); keep per-consumer state (value snapshots,
 ///   one-shot flags) keyed by the [`ReservationId`].
 /// - Context switch or migration of task `t` onto CPU `c`: [`switch_in`](Self::switch_in)
-///   gives a [`SlotAssignment`](crate::SlotAssignment); for every slot of every pool, install
-///   `arch.encode(slot, &loaded.program)` where it names one and uninstall the others.
+///   gives a [`SlotAssignment`](crate::SlotAssignment);
+///   [`SlotAssignment::install`](crate::SlotAssignment::install) encodes and installs the
+///   assigned slots and uninstalls every other slot of the profile (a dispatcher that caches
+///   images can instead walk [`SlotAssignment::iter`](crate::SlotAssignment::iter)).
 /// - Debug exception on CPU `c` in slot `s`: [`loaded`](Self::loaded)`(c)` names the group
 ///   in `s`; [`sharers`](Self::sharers) lists the consumers, each of which gets its own event.
 /// - Release: [`release`](Self::release); the next switch-in on each CPU drops its slots.

@@ -4,6 +4,7 @@ mod engine;
 mod error;
 mod histogram;
 mod id;
+mod install;
 mod ledger;
 mod list;
 mod record;
@@ -19,6 +20,7 @@ mod tests;
 pub use engine::Reservations;
 pub use error::ReserveError;
 pub use id::{ReservationId, SlotGroupId};
+pub use install::InstallError;
 #[cfg(feature = "alloc")]
 pub use slab::VecSlab;
 pub use slab::{FixedSlab, Slab};

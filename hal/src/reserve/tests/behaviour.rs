@@ -411,3 +411,120 @@ fn the_try_path_refuses_while_an_update_is_in_progress() {
     assert!(try_path(&engine).is_ok());
     assert_eq!(engine.lock().unwrap().len(), 1);
 }
+
+/// An architecture whose image of a slot is (slot, address), and registers that record them.
+mod fake_hardware {
+    extern crate std;
+
+    use std::collections::BTreeMap;
+
+    use super::super::{TestProgram, X86, plan_in};
+    use crate::{
+        AddressSpacePolicy, Capabilities, DebugArchitecture, ExceptionCause, Plan, PoolKind,
+        RegisterAccess, Request, RequestError, SlotId,
+    };
+
+    pub(super) struct Arch;
+
+    impl DebugArchitecture for Arch {
+        type Program = TestProgram;
+        type SlotImage = (SlotId, u64);
+        type Status = ();
+        fn capabilities(&self) -> &Capabilities {
+            &X86
+        }
+        fn address_space(&self) -> AddressSpacePolicy {
+            AddressSpacePolicy {
+                user_limit: 0x7FFF_FFFF_F000,
+                forbidden: &[],
+            }
+        }
+        fn plan(&self, request: &Request) -> Result<Plan<TestProgram>, RequestError> {
+            Ok(plan_in(PoolKind::Shared, &[request.range().start()]))
+        }
+        fn encode(
+            &self,
+            slot: SlotId,
+            program: &TestProgram,
+        ) -> Result<(SlotId, u64), RequestError> {
+            Ok((slot, program.addr))
+        }
+        fn decode_status(&self, _: &()) -> ExceptionCause {
+            ExceptionCause::default()
+        }
+    }
+
+    #[derive(Default)]
+    pub(super) struct Registers {
+        pub(super) slots: BTreeMap<SlotId, Option<(SlotId, u64)>>,
+    }
+
+    impl RegisterAccess for Registers {
+        type Image = (SlotId, u64);
+        type Status = ();
+        type Error = core::fmt::Error;
+        fn install(&mut self, slot: SlotId, image: (SlotId, u64)) -> Result<(), core::fmt::Error> {
+            self.slots.insert(slot, Some(image));
+            Ok(())
+        }
+        fn uninstall(&mut self, slot: SlotId) -> Result<(), core::fmt::Error> {
+            self.slots.insert(slot, None);
+            Ok(())
+        }
+        fn read_status(&mut self) -> Result<(), core::fmt::Error> {
+            Ok(())
+        }
+        fn reset_status(&mut self) -> Result<(), core::fmt::Error> {
+            Ok(())
+        }
+        fn set_single_step(&mut self, _: bool) -> Result<(), core::fmt::Error> {
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn a_switch_in_programs_every_slot_of_the_profile() {
+    let arch = fake_hardware::Arch;
+    let mut regs = fake_hardware::Registers::default();
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let watch = |addr, scope| {
+        crate::Request::builder(addr, 8, crate::AccessKind::WRITE)
+            .scope(scope)
+            .build()
+            .unwrap()
+    };
+    e.reserve_planned(&arch, watch(0x1000, Scope::Task(T1)))
+        .unwrap();
+    e.reserve_planned(&arch, watch(0x2000, Scope::Cpu(CpuId(1))))
+        .unwrap();
+    // The policy is applied: a kernel address is refused before any accounting.
+    assert!(matches!(
+        e.reserve_planned(&arch, watch(0xffff_8000_0000_0000, Scope::AllCpus)),
+        Err(ReserveError::Request(_))
+    ));
+    e.switch_in(T1, CpuId(1))
+        .unwrap()
+        .install(&arch, &mut regs)
+        .unwrap();
+    let installed: Vec<u64> = regs
+        .slots
+        .values()
+        .flatten()
+        .map(|(_, addr)| *addr)
+        .collect();
+    assert_eq!(regs.slots.len(), 4, "every slot written, armed or not");
+    assert_eq!(installed.len(), 2);
+    assert!(installed.contains(&0x1000) && installed.contains(&0x2000));
+    for (slot, image) in &regs.slots {
+        if let Some((encoded_for, _)) = image {
+            assert_eq!(encoded_for, slot);
+        }
+    }
+    // Task 2 on CPU 0: nothing is armed, every slot is disarmed.
+    e.switch_in(T2, CpuId(0))
+        .unwrap()
+        .install(&arch, &mut regs)
+        .unwrap();
+    assert!(regs.slots.values().all(Option::is_none));
+}
