@@ -18,6 +18,17 @@ pub(crate) enum Fault {
         /// Step budget.
         steps: u8,
     },
+    /// Run task `task` on CPU `cpu` until it has an interlock step pending (it stopped between
+    /// a data hit and the step that completes the access), at most `steps` steps — so that
+    /// the faults after it land exactly where DESIGN §2 says they must not break anything.
+    RunUntilStepPending {
+        /// Task index.
+        task: u8,
+        /// CPU index.
+        cpu: u8,
+        /// Step budget.
+        steps: u8,
+    },
     /// Switch the running task out of `cpu`.
     Preempt {
         /// CPU index.
@@ -54,6 +65,8 @@ pub(crate) fn faults(tasks: u8, cpus: u8, max_len: usize) -> impl Strategy<Value
             .prop_map(|(task, cpu, steps)| Fault::Run { task, cpu, steps }),
         2 => (task.clone(), cpu.clone(), 4u8..24)
             .prop_map(|(task, cpu, steps)| Fault::Run { task, cpu, steps }),
+        2 => (task.clone(), cpu.clone(), 1u8..48)
+            .prop_map(|(task, cpu, steps)| Fault::RunUntilStepPending { task, cpu, steps }),
         1 => cpu.clone().prop_map(|cpu| Fault::Preempt { cpu }),
         2 => (task.clone(), cpu.clone()).prop_map(|(task, cpu)| Fault::Migrate { task, cpu }),
         1 => cpu.prop_map(|cpu| Fault::Interrupt { cpu }),
@@ -96,6 +109,8 @@ fn alive<I: Isa, K: Kernel<I>>(machine: &Machine<I, K>, task: TaskId) -> bool {
 }
 
 /// Apply `schedule` (faults naming dead tasks are skipped), then run every task to its end.
+/// `step_pending` says whether a task has an interlock step pending (what a kernel knows
+/// from the HAL; the machine without breakpoints never has one).
 ///
 /// # Errors
 /// A task killed, the machine checkstopped, or a task still running after [`STEP_LIMIT`]
@@ -104,6 +119,7 @@ pub(crate) fn drive<I: Isa, K: Kernel<I>>(
     machine: &mut Machine<I, K>,
     tasks: &[TaskId],
     schedule: &[Fault],
+    step_pending: impl Fn(&Machine<I, K>, TaskId) -> bool,
 ) -> Result<(), String> {
     let cpus = machine.cpu_count();
     let cpu = |c: u8| CpuId(u32::from(c) % cpus);
@@ -118,6 +134,20 @@ pub(crate) fn drive<I: Isa, K: Kernel<I>>(
                 if alive(machine, t) {
                     let c = cpu(c);
                     run_resuming(machine, t, c, u64::from(steps))?;
+                }
+            }
+            Fault::RunUntilStepPending {
+                task,
+                cpu: c,
+                steps,
+            } => {
+                let t = tasks[usize::from(task) % tasks.len()];
+                let c = cpu(c);
+                for _ in 0..steps {
+                    if !alive(machine, t) || step_pending(machine, t) {
+                        break;
+                    }
+                    run_resuming(machine, t, c, 1)?;
                 }
             }
             Fault::Preempt { cpu: c } => {
