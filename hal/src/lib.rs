@@ -3,10 +3,14 @@
 //! The architecture-neutral half of hwbkpt: the types a breakpoint request is made of, the
 //! checks that refuse bad requests with a typed error before any register is touched, the
 //! [`DebugArchitecture`] trait each backend implements (capabilities as data, `plan`,
-//! `encode`, status decoding), the address-space policy engine, and the hooks the exception
-//! pipeline is allowed to use.
+//! `encode`, status decoding), the address-space policy engine, the hooks the exception
+//! pipeline is allowed to use, the exception pipeline itself ([`Dispatcher`]: matching hits
+//! to requests, dropping strays, the single-step interlock), and slot reservation
+//! ([`Reservations`]: per-CPU and per-task accounting, pinned/flexible, shared/exclusive).
 //!
-//! `no_std`, no `unsafe`, no allocation.
+//! `no_std` and no `unsafe`. Nothing needs an allocator: the dispatcher and
+//! [`FixedReservations`] have fixed capacity. The `alloc` feature adds
+//! `HeapReservations`, which grows to any number of tasks.
 //!
 //! ```
 //! use hwbkpt_hal::{AccessKind, AddressSpacePolicy, Origin, Request, RequestError};
