@@ -3,7 +3,7 @@
 /// A store of records addressed by `u32` indices, reusing freed places.
 ///
 /// Implemented by [`FixedSlab`] (a fixed array, no allocation) and, with the `alloc`
-/// feature, [`VecSlab`] (grows on demand). A kernel can implement it over its own allocator.
+/// feature, `VecSlab` (grows on demand). A kernel can implement it over its own allocator.
 pub trait Slab<T> {
     /// An empty slab.
     fn empty() -> Self;

@@ -5,7 +5,7 @@ use super::task_table::{FixedTaskTable, TaskTable};
 
 /// Chooses the containers of a [`Reservations`](super::Reservations) engine.
 ///
-/// [`FixedStorage`] needs no allocator; [`HeapStorage`] (feature `alloc`) grows to any
+/// [`FixedStorage`] needs no allocator; `HeapStorage` (feature `alloc`) grows to any
 /// number of tasks and reservations. A kernel can supply its own, e.g. over a slab allocator.
 pub trait Storage {
     /// Records addressed by index: reservations, and the slot groups they share.

@@ -9,7 +9,7 @@ use crate::TaskId;
 /// A map from task id to the engine's per-task record.
 ///
 /// Implemented by [`FixedTaskTable`] (fixed array) and, with the `alloc` feature,
-/// [`HeapTaskTable`] (grows on demand).
+/// `HeapTaskTable` (grows on demand).
 pub trait TaskTable<V> {
     /// An empty table.
     fn empty() -> Self;
