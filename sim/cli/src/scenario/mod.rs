@@ -15,6 +15,13 @@ use toml::Spanned;
 pub use error::{ErrorClass, ScenarioError};
 pub use number::Number;
 
+/// Largest memory region, in bytes.
+pub const MAX_REGION: u64 = 16 << 20;
+/// Largest step budget of one `run` action.
+pub const MAX_STEPS: u64 = 1_000_000;
+/// Most decisions of one `random` action.
+pub const MAX_ROUNDS: u64 = 100_000;
+
 /// The only scenario format version this tool reads.
 pub const FORMAT_VERSION: i64 = 1;
 
@@ -713,6 +720,19 @@ fn validate(source: &Source) -> Result<(), ScenarioError> {
             format!("`cpus` is {}, expected 1 to 64", s.cpus),
         ));
     }
+    for region in &s.memory {
+        let r = region.get_ref();
+        if r.size.0 == 0 || r.size.0 > MAX_REGION {
+            return Err(source.error_at(
+                region.span(),
+                ErrorClass::Value,
+                format!(
+                    "`size` is {:#x}, expected 1 to {MAX_REGION:#x} bytes",
+                    r.size.0
+                ),
+            ));
+        }
+    }
     let mut labels = Vec::new();
     for op in &s.program {
         check_op(source, op)?;
@@ -944,6 +964,15 @@ fn check_action(
             ErrorClass::Reference,
             format!("no task {task}; expected 0 to {}", tasks - 1),
         );
+    }
+    if a.steps.is_some_and(|n| n > MAX_STEPS) {
+        return err(
+            ErrorClass::Value,
+            format!("`steps` is above {MAX_STEPS}, the most one action may run"),
+        );
+    }
+    if a.rounds.is_some_and(|n| n > MAX_ROUNDS) {
+        return err(ErrorClass::Value, format!("`rounds` is above {MAX_ROUNDS}"));
     }
     match a.action {
         ActionName::SetPc => match &a.pc {
