@@ -880,3 +880,103 @@ pub fn encode(args: &RequestArgs, profile: Profile, slot: u8) -> Result<Encoded,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field<'a>(d: &'a Decoded, name: &str) -> &'a Field {
+        d.fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| unreachable!("no field {name}"))
+    }
+
+    #[test]
+    fn dr7_fields_follow_the_fact_sheet() {
+        // Linux's slot-1 4-byte write: (len|type) << (16+4n) | 2 << 2n | 0x200, plus bit 10.
+        let d = decode(RegisterName::Dr7, 0x00d0_0608);
+        assert_eq!(field(&d, "G1").value, Hex(1));
+        assert_eq!(field(&d, "R/W1").value, Hex(0b01));
+        assert_eq!(field(&d, "LEN1").value, Hex(0b11));
+        assert_eq!(field(&d, "GE").value, Hex(1));
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    }
+
+    #[test]
+    fn reserved_bits_are_flagged() {
+        let d = decode(RegisterName::Dr7, 0x1_0000_0400);
+        assert!(d.fields.iter().any(|f| f.flagged && f.bits == "32-63"));
+        let d = decode(RegisterName::Dawr, 0x1003);
+        assert!(d.fields.iter().any(|f| f.flagged && f.bits == "0-2"));
+        let d = decode(RegisterName::Dr6, 0);
+        assert!(d.warnings.iter().any(|w| w.contains("active-low")));
+    }
+
+    #[test]
+    fn dawrx_length_and_never_firing_images() {
+        let d = decode(RegisterName::Dawrx, 0xfc60);
+        assert!(field(&d, "MRD").meaning.contains("512 bytes"));
+        assert!(d.warnings.iter().any(|w| w.contains("no privilege bit")));
+        assert!(d.warnings.iter().any(|w| w.contains("WT and WTI clear")));
+    }
+
+    #[test]
+    fn encode_then_decode_agrees_with_the_backend() {
+        let args = RequestArgs {
+            addr: 0x1000,
+            len: 40,
+            access: AccessName::W,
+            privilege: PrivilegeFilter::USER,
+            kernel: false,
+        };
+        let e = encode(&args, Profile::Power10, 1).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(e.slots[0].slot, "DAWR1");
+        let dawrx = e
+            .registers
+            .iter()
+            .find(|d| d.register == "DAWRX1")
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!(Dawrx::from_bits(dawrx.value.0).length(), 40);
+        assert!(dawrx.warnings.is_empty());
+        let x86 = encode(
+            &RequestArgs {
+                access: AccessName::Rw,
+                len: 4,
+                ..args
+            },
+            Profile::Generic,
+            2,
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let dr7 = x86.registers.last().unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            dr7.value,
+            Hex(0x0f00_0620),
+            "G2, R/W2 = 11, LEN2 = 11, GE, bit 10"
+        );
+    }
+
+    #[test]
+    fn plan_reports_every_profile() {
+        let args = RequestArgs {
+            addr: 0x2000_0100,
+            len: 512,
+            access: AccessName::W,
+            privilege: PrivilegeFilter::USER,
+            kernel: false,
+        };
+        let rows = plan(&args, None, None);
+        assert_eq!(rows.len(), 3 + 5);
+        let p10 = rows
+            .iter()
+            .find(|r| r.profile == "power10")
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!(p10.programs.len(), 1);
+        let p9 = rows
+            .iter()
+            .find(|r| r.profile == "power9")
+            .unwrap_or_else(|| unreachable!());
+        assert!(p9.refused.is_some());
+    }
+}

@@ -128,3 +128,33 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_and_excerpt_from_a_byte_span() {
+        let text = "version = 1\nname = \"x\"\narch = \"arm\"\n";
+        let start = text.find("\"arm\"").unwrap_or(0);
+        let e = ScenarioError::at(
+            "f.toml",
+            text,
+            Some(start..start + 5),
+            ErrorClass::Value,
+            "bad".into(),
+        );
+        assert_eq!((e.line, e.column), (Some(3), Some(8)));
+        assert_eq!(e.excerpt.as_deref(), Some("arch = \"arm\""));
+        assert_eq!(
+            e.to_string(),
+            "f.toml:3:8: value error: bad\n    3 | arch = \"arm\""
+        );
+    }
+
+    #[test]
+    fn no_span_names_the_file_only() {
+        let e = ScenarioError::at("f.toml", "", None, ErrorClass::Io, "cannot read".into());
+        assert_eq!(e.to_string(), "f.toml: io error: cannot read");
+    }
+}

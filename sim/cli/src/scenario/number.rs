@@ -57,3 +57,40 @@ impl<'de> Deserialize<'de> for Number {
         deserializer.deserialize_any(NumberVisitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_binary_decimal_and_separators() {
+        assert_eq!(parse_u64("0x2000_0000"), Some(0x2000_0000));
+        assert_eq!(parse_u64("0XfF"), Some(255));
+        assert_eq!(parse_u64("0b101"), Some(5));
+        assert_eq!(parse_u64("1_000"), Some(1000));
+        assert_eq!(
+            parse_u64("0xffff_ffff_8100_0000"),
+            Some(0xffff_ffff_8100_0000)
+        );
+        assert_eq!(
+            parse_u64("0x1_0000_0000_0000_0000"),
+            None,
+            "more than 64 bits"
+        );
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64("four"), None);
+    }
+
+    #[test]
+    fn strings_carry_values_toml_integers_cannot() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            a: Number,
+            b: Number,
+        }
+        let t: T = toml::from_str("a = 0x7fff\nb = \"0xffff_ffff_8100_0000\"")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!((t.a.0, t.b.0), (0x7fff, 0xffff_ffff_8100_0000));
+        assert!(toml::from_str::<T>("a = -1\nb = 0").is_err());
+    }
+}
