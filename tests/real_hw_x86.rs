@@ -620,4 +620,358 @@ mod x86_64_linux {
             eprintln!("{what}: {}", line.join(" "));
         }
     }
+
+    // ---- kernel facts: ENOSPC with perf, new threads, execve -------------------------
+
+    /// `struct perf_event_attr` up to `bp_len` (`PERF_ATTR_SIZE_VER1`, 72 bytes), the
+    /// part a breakpoint event needs (`include/uapi/linux/perf_event.h`).
+    #[repr(C)]
+    #[derive(Default)]
+    struct PerfEventAttr {
+        kind: u32,
+        size: u32,
+        config: u64,
+        sample_period: u64,
+        sample_type: u64,
+        read_format: u64,
+        /// Bit 0 disabled, bit 2 pinned, bit 5 exclude_kernel, bit 6 exclude_hv.
+        flags: u64,
+        wakeup_events: u32,
+        bp_type: u32,
+        bp_addr: u64,
+        bp_len: u64,
+    }
+    const _: () = assert!(core::mem::size_of::<PerfEventAttr>() == 72);
+
+    /// `perf_event_open(PERF_TYPE_BREAKPOINT)`: a pinned 8-byte write breakpoint on `pid`.
+    fn perf_breakpoint(pid: i32, addr: u64) -> Result<i32, std::io::Error> {
+        let attr = PerfEventAttr {
+            kind: 5, // PERF_TYPE_BREAKPOINT
+            size: 72,
+            flags: 1 << 2 | 1 << 5 | 1 << 6, // pinned, exclude_kernel, exclude_hv
+            bp_type: 2,                      // HW_BREAKPOINT_W
+            bp_addr: addr,
+            bp_len: 8,
+            ..PerfEventAttr::default()
+        };
+        // SAFETY: the kernel reads `attr.size` bytes of a live, correctly laid out struct.
+        let fd =
+            unsafe { libc::syscall(libc::SYS_perf_event_open, &raw const attr, pid, -1, -1, 0) };
+        if fd < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(fd as i32)
+        }
+    }
+
+    /// A child that stops itself and then exits; for register-level tests.
+    fn stopped_child() -> Option<i32> {
+        // SAFETY: the child calls async-signal-safe functions only.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            unsafe {
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize);
+                libc::raise(libc::SIGSTOP);
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: our child.
+        unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        libc::WIFSTOPPED(status).then_some(pid)
+    }
+
+    fn kill(pid: i32) {
+        // SAFETY: our child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, core::ptr::null_mut(), libc::__WALL);
+        }
+    }
+
+    /// ptrace and perf share the four debug registers: with perf holding three of them for
+    /// the thread, ptrace gets one, and the next install fails with ENOSPC — typed, and with
+    /// the registers as they were.
+    #[test]
+    fn enospc_when_perf_holds_the_slots() {
+        use hwbkpt::{DebugArchitecture, RegisterAccess, Request};
+        use hwbkpt_x86::{DebugSlot, PtraceError, Refusal, TracedThread, X86Cpu, X86Profile};
+
+        let Some(pid) = stopped_child() else {
+            return host::skip("enospc_when_perf_holds_the_slots", "ptrace refused");
+        };
+        let target = 0x7fff_0000_0000u64; // any user address; nothing needs to be mapped
+        let mut fds = Vec::new();
+        for i in 0..3 {
+            match perf_breakpoint(pid, target + 8 * i) {
+                Ok(fd) => fds.push(fd),
+                Err(e) => {
+                    kill(pid);
+                    return host::skip(
+                        "enospc_when_perf_holds_the_slots",
+                        &format!("perf_event_open: {e}"),
+                    );
+                }
+            }
+        }
+        let cpu = X86Cpu::new(X86Profile::GENERIC_X86_64);
+        let mut thread = TracedThread::new(pid);
+        let image = |slot: DebugSlot, addr: u64| {
+            let request = Request::builder(addr, 8, AccessKind::WRITE)
+                .build()
+                .unwrap();
+            let plan = cpu.prepare(&request).unwrap();
+            cpu.encode(slot.slot_id(), plan.iter().next().unwrap())
+                .unwrap()
+        };
+        thread
+            .install(
+                DebugSlot::Dr0.slot_id(),
+                image(DebugSlot::Dr0, target + 0x100),
+            )
+            .expect("the fourth slot is free");
+        let before = (thread.addresses().unwrap(), thread.control().unwrap());
+        let err = thread
+            .install(
+                DebugSlot::Dr1.slot_id(),
+                image(DebugSlot::Dr1, target + 0x200),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PtraceError::Write {
+                    refusal: Refusal::NoSpace,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        eprintln!("ENOSPC as expected: {err}");
+        assert_eq!(
+            (thread.addresses().unwrap(), thread.control().unwrap()),
+            before,
+            "a refused install leaves the registers as they were"
+        );
+        // Freeing a perf slot makes room.
+        // SAFETY: closing our own perf event fd.
+        unsafe { libc::close(fds.pop().unwrap()) };
+        thread
+            .install(
+                DebugSlot::Dr1.slot_id(),
+                image(DebugSlot::Dr1, target + 0x200),
+            )
+            .expect("room after perf released a slot");
+        for fd in fds {
+            // SAFETY: our own fd.
+            unsafe { libc::close(fd) };
+        }
+        kill(pid);
+    }
+
+    /// `execve` clears a thread's ptrace breakpoints: after the exec stop, DR0–DR3 and DR7
+    /// read 0.
+    #[test]
+    fn execve_clears_the_debug_registers() {
+        use hwbkpt::RegisterAccess;
+        use hwbkpt_x86::{DebugSlot, EnableMode, TracedThread, X86Program, X86SlotImage};
+
+        let program = c"/bin/true";
+        // SAFETY: the child calls async-signal-safe functions only, then execs.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            unsafe {
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize);
+                libc::raise(libc::SIGSTOP);
+                let argv = [program.as_ptr(), core::ptr::null()];
+                libc::execv(program.as_ptr(), argv.as_ptr());
+                libc::_exit(127);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: our child.
+        unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        if !libc::WIFSTOPPED(status) {
+            return host::skip("execve_clears_the_debug_registers", "ptrace refused");
+        }
+        let mut thread = TracedThread::new(pid);
+        let program_w8 = X86Program::new(
+            0x7fff_0000_1000,
+            hwbkpt_x86::BreakpointLength::Eight,
+            hwbkpt_x86::Condition::Write,
+        )
+        .unwrap();
+        thread
+            .install(
+                DebugSlot::Dr3.slot_id(),
+                X86SlotImage::new(DebugSlot::Dr3, program_w8, EnableMode::Global),
+            )
+            .unwrap();
+        assert_ne!(thread.control().unwrap().bits(), 0);
+        thread.resume(0).unwrap();
+        // SAFETY: our child.
+        unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        assert!(
+            libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP,
+            "the exec stop (status {status:#x})"
+        );
+        assert_eq!(thread.addresses().unwrap(), [0; 4], "DR0-DR3 after execve");
+        assert_eq!(thread.control().unwrap().bits(), 0, "DR7 after execve");
+        kill(pid);
+    }
+
+    static mut SHARED: u64 = 0;
+    static mut THREAD_DONE: u64 = 0;
+    static mut UNTOUCHED: u64 = 0;
+
+    extern "C" fn thread_body(_: *mut libc::c_void) -> i32 {
+        // SAFETY: plain writes to statics, then the raw exit of this thread only.
+        unsafe {
+            core::ptr::write_volatile(&raw mut SHARED, 7);
+            core::ptr::write_volatile(&raw mut THREAD_DONE, 1);
+            libc::syscall(libc::SYS_exit, 0);
+        }
+        0
+    }
+
+    /// Debug registers are per thread: a thread created while the main thread is watched
+    /// starts with none, and its write to the watched variable does not stop anything;
+    /// the main thread's own write does.
+    #[test]
+    fn a_new_thread_starts_without_breakpoints() {
+        use hwbkpt::RegisterAccess;
+        use hwbkpt_x86::{
+            BreakpointLength, Condition, DebugSlot, EnableMode, TracedThread, X86Program,
+            X86SlotImage,
+        };
+
+        const STACK: usize = 64 * 1024;
+        let stack = vec![0u8; STACK];
+        let stack_top = stack.as_ptr() as usize + STACK - 64;
+        // SAFETY: the child calls async-signal-safe functions, clone with a stack of its
+        // own copy of `stack`, and spins on a static the new thread sets.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            unsafe {
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize);
+                libc::raise(libc::SIGSTOP);
+                let flags = libc::CLONE_VM
+                    | libc::CLONE_FS
+                    | libc::CLONE_FILES
+                    | libc::CLONE_SIGHAND
+                    | libc::CLONE_THREAD
+                    | libc::CLONE_SYSVSEM;
+                libc::clone(
+                    thread_body,
+                    stack_top as *mut libc::c_void,
+                    flags,
+                    core::ptr::null_mut(),
+                );
+                while core::ptr::read_volatile(&raw const THREAD_DONE) == 0 {
+                    libc::sched_yield();
+                }
+                core::ptr::write_volatile(&raw mut SHARED, 9);
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: our child.
+        unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        if !libc::WIFSTOPPED(status) {
+            return host::skip("a_new_thread_starts_without_breakpoints", "ptrace refused");
+        }
+        // SAFETY: PTRACE_SETOPTIONS takes the options by value.
+        unsafe {
+            libc::ptrace(
+                libc::PTRACE_SETOPTIONS,
+                pid,
+                0usize,
+                libc::PTRACE_O_TRACECLONE as usize,
+            )
+        };
+        let mut main = TracedThread::new(pid);
+        let w8 = X86Program::new(
+            (&raw const SHARED) as u64,
+            BreakpointLength::Eight,
+            Condition::Write,
+        )
+        .unwrap();
+        main.install(
+            DebugSlot::Dr0.slot_id(),
+            X86SlotImage::new(DebugSlot::Dr0, w8, EnableMode::Global),
+        )
+        .unwrap();
+        let main_dr7 = main.control().unwrap();
+        let wait = |tid: i32| {
+            let mut status = 0;
+            // SAFETY: waiting for one of our traced threads (never -1: other tests' children
+            // belong to this process too).
+            let rc = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+            assert_eq!(rc, tid, "waitpid");
+            status
+        };
+        // 1. The clone event of the main thread names the new thread.
+        main.resume(0).unwrap();
+        let status = wait(pid);
+        assert_eq!(
+            status >> 8,
+            libc::SIGTRAP | (libc::PTRACE_EVENT_CLONE << 8),
+            "clone event"
+        );
+        let mut new_tid: libc::c_ulong = 0;
+        // SAFETY: GETEVENTMSG stores one unsigned long at `data`.
+        unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, pid, 0usize, &raw mut new_tid) };
+        let tid = i32::try_from(new_tid).unwrap();
+        // 2. Its first stop: no breakpoint inherited, but Linux copied the DR7 value the
+        //    tracer wrote for the creator (`ptrace_dr7`).
+        let status = wait(tid);
+        assert!(libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGSTOP);
+        let mut thread = TracedThread::new(tid);
+        assert_eq!(thread.addresses().unwrap(), [0; 4]);
+        assert_eq!(
+            thread.control().unwrap(),
+            main_dr7,
+            "stale DR7 copied by clone"
+        );
+        assert_eq!(
+            thread.live_control().unwrap().bits() & 0xFF,
+            0,
+            "nothing armed"
+        );
+        // Installing on the new thread must not arm the stale slot 0 at address 0.
+        let w1 = X86Program::new(
+            (&raw const UNTOUCHED) as u64,
+            BreakpointLength::One,
+            Condition::Write,
+        )
+        .unwrap();
+        thread
+            .install(
+                DebugSlot::Dr1.slot_id(),
+                X86SlotImage::new(DebugSlot::Dr1, w1, EnableMode::Global),
+            )
+            .unwrap();
+        assert_eq!(thread.peek(0).unwrap(), 0);
+        let dr7 = thread.control().unwrap();
+        assert!(!dr7.is_enabled(DebugSlot::Dr0) && dr7.is_enabled(DebugSlot::Dr1));
+        // 3. The new thread writes the watched variable and exits without a stop.
+        thread.resume(0).unwrap();
+        main.resume(0).unwrap();
+        let status = wait(tid);
+        assert!(
+            libc::WIFEXITED(status),
+            "the new thread's write did not stop it (status {status:#x})"
+        );
+        // 4. The main thread's own write stops it, on slot 0.
+        let status = wait(pid);
+        assert!(libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP);
+        assert_eq!(main.read_status().unwrap().bits() & 0xF, 1);
+        main.resume(0).unwrap();
+        let status = wait(pid);
+        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        drop(stack);
+    }
 }

@@ -34,6 +34,14 @@
 //!    ([`PtraceError::Write`]). If the rollback fails too, it says so
 //!    ([`PtraceError::Inconsistent`]).
 //!
+//! 5. **A new thread inherits a stale DR7.** Linux copies the DR7 value a tracer last wrote
+//!    (`thread.ptrace_dr7`) into a thread created by `clone`, but none of the breakpoints:
+//!    the new thread's DR7 reads back the creator's value while its DR0–DR3 read 0 and
+//!    nothing is armed (observed on 6.18 by `tests/real_hw_x86.rs`). Writing that DR7 back
+//!    would arm real breakpoints at address 0, so this owner reads DR7 through
+//!    [`TracedThread::live_control`], which drops the fields of every slot whose address
+//!    register reads 0. `execve` clears both.
+//!
 //! **Single-step** is a resume mode for ptrace (`PTRACE_SINGLESTEP`), not a register:
 //! [`set_single_step`](RegisterAccess::set_single_step) records the request and
 //! [`TracedThread::resume`] applies it.
@@ -143,6 +151,24 @@ impl TracedThread {
         self.peek(7).map(Dr7::from_bits_retain)
     }
 
+    /// DR7 without the slots Linux reports but does not hold: the fields of every slot
+    /// whose address register reads 0 are cleared (a new thread inherits its creator's DR7
+    /// value but none of its breakpoints; see the module documentation). The value every
+    /// read-modify-write of this owner starts from.
+    ///
+    /// # Errors
+    /// [`PtraceError::Read`].
+    pub fn live_control(&self) -> Result<Dr7, PtraceError> {
+        let mut dr7 = self.control()?;
+        let addresses = self.addresses()?;
+        for slot in DebugSlot::ALL {
+            if addresses[usize::from(slot.index())] == 0 {
+                dr7.disable_slot(slot);
+            }
+        }
+        Ok(dr7)
+    }
+
     /// DR0–DR3.
     ///
     /// # Errors
@@ -222,12 +248,12 @@ impl TracedThread {
         dr7: Dr7,
     ) -> Result<(), PtraceError> {
         if touched_address {
-            let mut cleared = self.control()?;
+            let mut cleared = self.live_control()?;
             cleared.disable_slot(slot);
             self.poke(7, cleared.bits())?;
             self.poke(slot.index(), address)?;
         }
-        if self.control()? != dr7 {
+        if self.live_control()? != dr7 {
             self.poke(7, dr7.bits())?;
         }
         Ok(())
@@ -242,12 +268,13 @@ impl RegisterAccess for TracedThread {
     type Status = Dr6;
     type Error = PtraceError;
 
-    /// Reads DR7 and the slot's address, then writes [`install_writes`] (preceded by a
+    /// Reads DR7 ([`TracedThread::live_control`]) and the slot's address, then writes
+    /// [`install_writes`] (preceded by a
     /// field-clearing DR7 write when the slot is disabled but has R/W or LEN bits, which
     /// Linux would check the new address against). Rolls back on failure.
     fn install(&mut self, slot: SlotId, image: X86SlotImage) -> Result<(), PtraceError> {
         let slot = image.target(slot)?;
-        let dr7 = self.control()?;
+        let dr7 = self.live_control()?;
         let address = self.peek(slot.index())?;
         let stale_fields = !dr7.is_enabled(slot) && dr7.bits() & Dr7::slot_mask(slot) != 0;
         let mut current = dr7;
@@ -264,7 +291,7 @@ impl RegisterAccess for TracedThread {
     /// One DR7 write ([`uninstall_writes`]); the kernel applies it whole or not at all.
     fn uninstall(&mut self, slot: SlotId) -> Result<(), PtraceError> {
         let slot = SlotError::debug_slot(slot)?;
-        let dr7 = self.control()?;
+        let dr7 = self.live_control()?;
         if dr7.bits() & Dr7::slot_mask(slot) == 0 {
             return Ok(());
         }
