@@ -53,7 +53,7 @@ use proptest::prelude::*;
 
 use support::observed::{Observed, observe};
 use support::reference::{self, Facts, ProgramMap, StaticAccess, Stop, Watch};
-use support::schedule::{self, Fault};
+use support::schedule::{self, Fault, HalLayer};
 
 const CODE: u64 = 0x40_0000;
 const KERNEL: u64 = X86::DEFAULT_SYSCALL_ENTRY;
@@ -514,11 +514,6 @@ fn profile() -> impl Strategy<Value = SimProfile> {
     prop::sample::select(vec![SimProfile::GENERIC, SimProfile::QEMU])
 }
 
-/// Whether the HAL has an interlock step pending for `task` (what the fault schedule waits for).
-fn step_pending(machine: &X86Machine, task: TaskId) -> bool {
-    machine.kernel().dispatcher.pending_step(task).is_some()
-}
-
 /// Run `ops` under `faults` with and without the requests `specs`, and compare with the
 /// reference model; the delivered events when everything agrees.
 fn check(
@@ -532,7 +527,8 @@ fn check(
     let kernel = kernel_code();
 
     let (mut plain, plain_tasks) = machine(profile, &program, cpus);
-    schedule::drive(&mut plain, &plain_tasks, faults, step_pending).map_err(TestCaseError::fail)?;
+    schedule::drive(&mut plain, &plain_tasks, faults, &mut HalLayer::new(&[]))
+        .map_err(TestCaseError::fail)?;
 
     let (mut armed, tasks) = machine(profile, &program, cpus);
     let initial = armed.memory().clone();
@@ -544,8 +540,14 @@ fn check(
             watches.push(Watch { id, request });
         }
     }
-    schedule::drive(&mut armed, &tasks, faults, step_pending).map_err(TestCaseError::fail)?;
+    let mut layer = HalLayer::new(&watches);
+    schedule::drive(&mut armed, &tasks, faults, &mut layer).map_err(TestCaseError::fail)?;
 
+    prop_assert!(
+        layer.wrong_answers.is_empty(),
+        "release/rearm answers: {:?}",
+        layer.wrong_answers
+    );
     let hal = armed.kernel();
     prop_assert!(
         hal.errors.is_empty(),
@@ -558,6 +560,7 @@ fn check(
         armed.trace().events(),
         facts(profile),
         &watches,
+        &layer.changes,
         &initial,
         &X86Programs,
         stop_of,
@@ -565,6 +568,12 @@ fn check(
     prop_assert_eq!(observe(&hal.events), expected.events.clone());
     let stats = hal.dispatcher.statistics();
     prop_assert_eq!(stats.stray_hits, expected.strays, "stray count");
+    prop_assert_eq!(stats.steps, expected.steps, "interlock steps");
+    prop_assert_eq!(
+        stats.cancelled_steps,
+        expected.cancelled_steps,
+        "cancelled steps"
+    );
     let hits = hal
         .events
         .iter()

@@ -31,6 +31,7 @@ use hwbkpt::{
 use hwbkpt_sim::{Memory, MemoryAccess, Mode, TraceEvent};
 
 use super::observed::{Happened, Observed, Values};
+use super::schedule::Control;
 
 /// What an architecture's debug hardware lets software observe, as the model needs it.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +110,10 @@ pub(crate) struct Expected {
     pub(crate) events: Vec<Observed>,
     /// Hardware matches no request really hit.
     pub(crate) strays: u64,
+    /// Interlock steps started (single step or emulation), merged restarts included.
+    pub(crate) steps: u64,
+    /// Pending steps cancelled because the task's PC was changed.
+    pub(crate) cancelled_steps: u64,
 }
 
 struct Model<'a> {
@@ -423,6 +428,7 @@ impl Model<'_> {
     /// The interlock disarms `requests` until the instruction at `pc` completes; a second stop
     /// of the same instruction (it moved to a CPU where other requests are armed) adds to them.
     fn start_step(&mut self, task: TaskId, pc: u64, requests: Vec<usize>) {
+        self.out.steps += 1;
         let entry = self
             .pending
             .entry(task)
@@ -636,16 +642,29 @@ fn static_of(access: &MemoryAccess) -> StaticAccess {
     }
 }
 
+/// A release or re-arm of `watches[request]`, made when the trace held `at` events.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Change {
+    /// Trace length when it was made.
+    pub(crate) at: usize,
+    /// Index into the watches.
+    pub(crate) request: usize,
+    /// What was done.
+    pub(crate) control: Control,
+}
+
 /// The events a perfect implementation delivers for `trace`, and the strays it counts.
 ///
 /// `watches` are the accepted requests in registration order (which is also the order of
-/// their hardware slots, so hits of one exception are delivered in this order); `initial`
-/// is memory when they were registered; `stop_of` says which exception records are stops
-/// before an instruction or an access.
+/// their hardware slots, so hits of one exception are delivered in this order), `changes`
+/// the releases and re-arms made while the machine ran, in order; `initial` is memory when
+/// they were registered; `stop_of` says which exception records are stops before an
+/// instruction or an access.
 pub(crate) fn expected<E>(
     trace: &[TraceEvent<E>],
     facts: Facts,
     watches: &[Watch],
+    changes: &[Change],
     initial: &Memory,
     program: &dyn ProgramMap,
     stop_of: impl Fn(&E) -> Option<Stop>,
@@ -678,7 +697,19 @@ pub(crate) fn expected<E>(
         installed: BTreeMap::new(),
         out: Expected::default(),
     };
-    for event in trace {
+    let mut released = vec![false; watches.len()];
+    let mut changes = changes.iter().peekable();
+    for (at, event) in trace.iter().enumerate() {
+        while let Some(change) = changes.next_if(|c| c.at <= at) {
+            match change.control {
+                Control::Release => {
+                    released[change.request] = true;
+                    model.enabled[change.request] = false;
+                }
+                // A released request's id is stale: re-arming it does nothing.
+                Control::Rearm => model.enabled[change.request] = !released[change.request],
+            }
+        }
         match event {
             TraceEvent::Access(access) => {
                 if access.kind.contains(AccessKind::WRITE) {
@@ -723,9 +754,9 @@ pub(crate) fn expected<E>(
                     .extend(armed.iter().copied());
                 model.installed.insert(*task, armed.into_iter().collect());
             }
-            TraceEvent::PcChanged { task, .. } => {
-                // The access never happened: the pending step is void, its requests re-armed.
-                model.pending.remove(task);
+            // The access never happened: the pending step is void, its requests re-armed.
+            TraceEvent::PcChanged { task, .. } if model.pending.remove(task).is_some() => {
+                model.out.cancelled_steps += 1;
             }
             TraceEvent::Fault { task, .. } => {
                 model.step_accesses.remove(task);

@@ -4,7 +4,10 @@
 
 use hwbkpt::{CpuId, TaskId};
 use hwbkpt_sim::{Isa, Kernel, Machine, StopReason};
+use hwbkpt_sim_cli::bridge::{HalKernel, SimBinding};
 use proptest::prelude::*;
+
+use super::reference::{Change, Watch};
 
 /// One scheduling decision or injected fault, small enough to read in a counterexample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,16 @@ pub(crate) enum Fault {
         cpu: u8,
         /// Step budget.
         steps: u8,
+    },
+    /// Release the `request`-th accepted request (modulo their number).
+    Release {
+        /// Index among the accepted requests.
+        request: u8,
+    },
+    /// Re-arm the `request`-th accepted request (a debugger re-arming a one-shot stop).
+    Rearm {
+        /// Index among the accepted requests.
+        request: u8,
     },
     /// Switch the running task out of `cpu`.
     Preempt {
@@ -67,6 +80,8 @@ pub(crate) fn faults(tasks: u8, cpus: u8, max_len: usize) -> impl Strategy<Value
             .prop_map(|(task, cpu, steps)| Fault::Run { task, cpu, steps }),
         2 => (task.clone(), cpu.clone(), 1u8..48)
             .prop_map(|(task, cpu, steps)| Fault::RunUntilStepPending { task, cpu, steps }),
+        1 => (0u8..8).prop_map(|request| Fault::Release { request }),
+        1 => (0u8..8).prop_map(|request| Fault::Rearm { request }),
         1 => cpu.clone().prop_map(|cpu| Fault::Preempt { cpu }),
         2 => (task.clone(), cpu.clone()).prop_map(|(task, cpu)| Fault::Migrate { task, cpu }),
         1 => cpu.prop_map(|cpu| Fault::Interrupt { cpu }),
@@ -108,9 +123,28 @@ fn alive<I: Isa, K: Kernel<I>>(machine: &Machine<I, K>, task: TaskId) -> bool {
     machine.task(task).is_some_and(|t| t.state().is_alive())
 }
 
+/// A change to the registered requests, made by kernel code between instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// The request is released.
+    Release,
+    /// The request is enabled again.
+    Rearm,
+}
+
+/// What the driver asks of the layer under test.
+pub(crate) trait Layer<I: Isa, K: Kernel<I>> {
+    /// Whether the layer has an interlock step pending for `task` (what a kernel knows from
+    /// the HAL; a machine without breakpoints never has one).
+    fn step_pending(&self, machine: &Machine<I, K>, task: TaskId) -> bool;
+
+    /// Apply `control` to the `request`-th accepted request, if there is one; the driver then
+    /// switches every CPU's task out, so each is reprogrammed when it runs next (the HAL
+    /// installs and uninstalls slots at `switch_in`).
+    fn control(&mut self, machine: &mut Machine<I, K>, request: u8, control: Control);
+}
+
 /// Apply `schedule` (faults naming dead tasks are skipped), then run every task to its end.
-/// `step_pending` says whether a task has an interlock step pending (what a kernel knows
-/// from the HAL; the machine without breakpoints never has one).
 ///
 /// # Errors
 /// A task killed, the machine checkstopped, or a task still running after [`STEP_LIMIT`]
@@ -119,7 +153,7 @@ pub(crate) fn drive<I: Isa, K: Kernel<I>>(
     machine: &mut Machine<I, K>,
     tasks: &[TaskId],
     schedule: &[Fault],
-    step_pending: impl Fn(&Machine<I, K>, TaskId) -> bool,
+    layer: &mut dyn Layer<I, K>,
 ) -> Result<(), String> {
     let cpus = machine.cpu_count();
     let cpu = |c: u8| CpuId(u32::from(c) % cpus);
@@ -144,10 +178,21 @@ pub(crate) fn drive<I: Isa, K: Kernel<I>>(
                 let t = tasks[usize::from(task) % tasks.len()];
                 let c = cpu(c);
                 for _ in 0..steps {
-                    if !alive(machine, t) || step_pending(machine, t) {
+                    if !alive(machine, t) || layer.step_pending(machine, t) {
                         break;
                     }
                     run_resuming(machine, t, c, 1)?;
+                }
+            }
+            Fault::Release { request } | Fault::Rearm { request } => {
+                let control = if matches!(fault, Fault::Release { .. }) {
+                    Control::Release
+                } else {
+                    Control::Rearm
+                };
+                layer.control(machine, request, control);
+                for c in 0..cpus {
+                    machine.preempt(CpuId(c)).map_err(|e| e.to_string())?;
                 }
             }
             Fault::Preempt { cpu: c } => {
@@ -187,4 +232,60 @@ pub(crate) fn drive<I: Isa, K: Kernel<I>>(
         }
     }
     Ok(())
+}
+
+/// The HAL as the layer under test: its dispatcher's pending steps, releases and re-arms of
+/// the accepted requests, each logged with the trace length for the reference model.
+pub(crate) struct HalLayer<'a> {
+    /// The accepted requests.
+    pub(crate) watches: &'a [Watch],
+    /// Releases and re-arms made, in order.
+    pub(crate) changes: Vec<Change>,
+    /// Answers of `release`/`rearm` that contradict the log (a released id must stay
+    /// unknown; a live one must be accepted).
+    pub(crate) wrong_answers: Vec<String>,
+}
+
+impl<'a> HalLayer<'a> {
+    /// A layer over `watches`.
+    pub(crate) const fn new(watches: &'a [Watch]) -> Self {
+        Self {
+            watches,
+            changes: Vec::new(),
+            wrong_answers: Vec::new(),
+        }
+    }
+}
+
+impl<I: SimBinding> Layer<I, HalKernel<I>> for HalLayer<'_> {
+    fn step_pending(&self, machine: &Machine<I, HalKernel<I>>, task: TaskId) -> bool {
+        machine.kernel().dispatcher.pending_step(task).is_some()
+    }
+
+    fn control(&mut self, machine: &mut Machine<I, HalKernel<I>>, request: u8, control: Control) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let index = usize::from(request) % self.watches.len();
+        let id = self.watches[index].id;
+        let released = self
+            .changes
+            .iter()
+            .any(|c| c.request == index && c.control == Control::Release);
+        let dispatcher = &mut machine.kernel_mut().dispatcher;
+        let accepted = match control {
+            Control::Release => dispatcher.release(id).is_ok(),
+            Control::Rearm => dispatcher.rearm(id).is_ok(),
+        };
+        if accepted == released {
+            self.wrong_answers.push(format!(
+                "{control:?} of {id:?} (released before: {released})"
+            ));
+        }
+        self.changes.push(Change {
+            at: machine.trace().events().len(),
+            request: index,
+            control,
+        });
+    }
 }
