@@ -21,6 +21,27 @@
 //! breakpoints signal. It learns *that* the CPU stopped an instruction before completing it
 //! (an instruction-breakpoint fault, a data-storage interrupt) and *where* (task, CPU) from the
 //! trace's exception records, but decides by itself which requests that stop concerns.
+//!
+//! Choices where DESIGN §2 leaves room (the pipeline makes the same ones):
+//! - hits of one exception are delivered in registration order (the order of their slots);
+//!   on PPC64, `before` stops of an access come before its `after` hits, which come before a
+//!   CIABR hit of the same instruction;
+//! - x86 reports per instruction (or `rep` iteration): one hit per request however many of
+//!   its accesses matched; old = the request's whole range as last observed (at
+//!   registration or at its previous hit), new = the range now; values whenever the request
+//!   watches writes, since the hardware does not say what the access was;
+//! - PPC64 values: the accessed bytes inside the watched range (at most 64, `truncated`
+//!   beyond), present when the access writes;
+//! - the event's PC is the trap frame's: past the instruction for x86 data traps and for
+//!   PPC64 hits completed by a single step, at it for stops before it and for kernel-mode
+//!   PPC64 hits, which are emulated inside the data storage interrupt;
+//! - scope is judged where the access happens: a step that completes on another CPU
+//!   reports for the requests covering that CPU;
+//! - `native` delivery on trigger-before data hardware is a one-shot stop (resuming without a
+//!   step would match again); on x86 instruction breakpoints it is continuous (RF);
+//! - a stop that no armed request explains (a stale slot: a request disabled while the task
+//!   ran elsewhere keeps its slot there until the task is switched again) is one stray, and
+//!   the layer stops that slot from matching in that task.
 
 use std::collections::{BTreeMap, BTreeSet};
 
