@@ -621,6 +621,57 @@ mod x86_64_linux {
         }
     }
 
+    /// Two choices the manuals leave to the CPU, checked on this one (sim/NOTES.md):
+    /// single-stepping a `rep stosb` stops after each iteration (BS, RIP still at the
+    /// instruction, RCX counting down), and a data trap between iterations resumes with RF
+    /// set, so an execute breakpoint on the `rep` itself does not fire again mid-way.
+    #[test]
+    fn rep_stepping_and_rf_between_iterations() {
+        let body = vec![
+            Step::DataAddr(R::Rdi, 0x600),
+            Step::MovImm(R::Rcx, 4),
+            Step::MovImm(R::Rax, 0x77),
+            Step::RepStosb,
+            Step::Nop,
+        ];
+        let exec = Watch::Exec { insn: 3, delta: 0 };
+        let Some(out) = check(&scenario(
+            "step through rep stosb",
+            body.clone(),
+            vec![exec],
+            vec![0, 1, 2, 3, 4],
+        )) else {
+            return;
+        };
+        let steps: Vec<_> = out.stops.iter().map(|s| (s.insn, s.step, s.rcx)).collect();
+        assert_eq!(
+            steps,
+            [
+                (Some(3), false, 4),
+                (Some(3), true, 3),
+                (Some(3), true, 2),
+                (Some(3), true, 1),
+                (Some(4), true, 0),
+                (Some(5), true, 0),
+            ],
+            "one BS stop per iteration"
+        );
+        let watches = vec![exec, write_watch(0x602, 1)];
+        let out = check(&scenario(
+            "rep stosb: exec, then a data trap mid-way",
+            body,
+            watches,
+            vec![],
+        ))
+        .unwrap();
+        let stops: Vec<_> = out.stops.iter().map(|s| (s.insn, s.slots, s.rcx)).collect();
+        assert_eq!(
+            stops,
+            [(Some(3), 0b01, 4), (Some(3), 0b10, 1)],
+            "the execute breakpoint does not fire again after the mid-way trap"
+        );
+    }
+
     // ---- kernel facts: ENOSPC with perf, new threads, execve -------------------------
 
     /// `struct perf_event_attr` up to `bp_len` (`PERF_ATTR_SIZE_VER1`, 72 bytes), the
