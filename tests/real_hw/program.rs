@@ -62,6 +62,9 @@ pub enum Step {
     Add { size: u32, off: i32 },
     /// `lock cmpxchg [rbx + off], rdx` (1–8 bytes), comparing with RAX.
     Cmpxchg { size: u32, off: i32 },
+    /// `mov ss, word [rbx + off]`: loads SS and holds debug exceptions until after the next
+    /// instruction (the memory must hold a valid user data selector, 0x2B on Linux).
+    MovSs { off: i32 },
     /// `rep stosb` (RDI, RCX, AL).
     RepStosb,
     /// `rep movsb` (RSI, RDI, RCX).
@@ -149,6 +152,10 @@ fn encode(step: Step, data: u64, out: &mut Vec<u8>) {
                 _ => unreachable!("cmpxchg size {size}"),
             }
             mem(out, R::Rdx.number(), off);
+        }
+        Step::MovSs { off } => {
+            out.push(0x8E); // mov Sreg, r/m16 with reg = 2 (SS)
+            mem(out, 2, off);
         }
         Step::RepStosb => out.extend_from_slice(&[0xF3, 0xAA]),
         Step::RepMovsb => out.extend_from_slice(&[0xF3, 0xA4]),
@@ -238,6 +245,9 @@ pub fn sim_code(asm: &mut Asm, data: u64, body: &[Step]) -> Layout {
             }
             Step::Cmpxchg { size, off } => {
                 asm.lock_cmpxchg(width(size), Reg::Rdx, Mem::base(Reg::Rbx, off));
+            }
+            Step::MovSs { off } => {
+                asm.emit(hwbkpt_sim::x86::Insn::MovSsMem(Mem::base(Reg::Rbx, off)));
             }
             Step::RepStosb => {
                 asm.rep_stos(StringWidth::Byte);
