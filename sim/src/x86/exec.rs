@@ -435,6 +435,23 @@ pub(crate) fn step(
     if pending == 0 {
         return StepOutcome::Retired;
     }
+    if cpu.profile.merges_execute_into_traps
+        && !tf
+        && flow != Flow::Repeat
+        && ctx.rflags() & rflags::RF == 0
+    {
+        // The execute breakpoint of the next instruction joins a data trap's #DB (profile
+        // switch; measured: not a single-step trap's, with or without data hits).
+        let next_hits = ctx.debug().execute_hits(new_rip);
+        if next_hits.enabled != 0 {
+            pending |= next_hits.enabled
+                | if report_disabled {
+                    next_hits.disabled
+                } else {
+                    0
+                };
+        }
+    }
     ctx.debug_mut().report(pending);
     if flow == Flow::Repeat {
         // A trap between iterations of a string instruction sets RF in the frame, so the

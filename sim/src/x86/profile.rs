@@ -63,6 +63,12 @@ pub struct X86Profile {
     /// `rep movsb` grouping where it differs from `rep stosb` (`None`: as
     /// [`fast_strings`](Self::fast_strings)).
     pub fast_movs: Option<FastStrings>,
+    /// A data-breakpoint trap also carries the B bit of an enabled execute breakpoint on the
+    /// *next* instruction (RF clear): one #DB for both, as measured on Intel family 6 model
+    /// 0x55 — but not when the trap is a single-step (TF), with or without data hits. Without
+    /// the switch the execute breakpoint faults on its own afterwards. Either way it faults
+    /// again unless the handler sets RF.
+    pub merges_execute_into_traps: bool,
 }
 
 impl X86Profile {
@@ -83,6 +89,7 @@ impl X86Profile {
         reports_disabled_matches: false,
         fast_strings: None,
         fast_movs: None,
+        merges_execute_into_traps: false,
     };
 
     /// QEMU's TCG: B bits for matching disabled slots.
@@ -91,6 +98,7 @@ impl X86Profile {
         reports_disabled_matches: true,
         fast_strings: None,
         fast_movs: None,
+        merges_execute_into_traps: false,
     };
 
     /// Intel family 6 model 0xCF, with the measured fast-string grouping.
@@ -103,6 +111,7 @@ impl X86Profile {
             phase_align: None,
         }),
         fast_movs: None,
+        merges_execute_into_traps: false,
     };
 
     /// Intel family 6 model 0x55 (Skylake-SP / Cascade Lake), measured through ptrace by
@@ -116,6 +125,8 @@ impl X86Profile {
     ///   boundary before it. Not deterministic: the profile predicts the latest stop
     ///   (precise for 64 bytes, then 64-byte destination blocks), which the real CPU never
     ///   passes.
+    /// - A data trap on one instruction and an execute breakpoint on the next are one #DB
+    ///   ([`merges_execute_into_traps`](Self::merges_execute_into_traps)).
     pub const INTEL_SKX_FAST_STRINGS: Self = Self {
         name: "Intel family 6 model 0x55 (fast strings)",
         reports_disabled_matches: false,
@@ -129,6 +140,7 @@ impl X86Profile {
             block: 64,
             phase_align: None,
         }),
+        merges_execute_into_traps: true,
     };
 
     /// Every profile.

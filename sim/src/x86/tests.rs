@@ -459,6 +459,59 @@ fn fast_strings_skx_groups_from_the_fast_start() {
     );
 }
 
+/// Measured on Intel family 6 model 0x55 (`tests/real_hw_x86.rs`): a data trap on one
+/// instruction and an execute breakpoint on the next are reported by one #DB with both B
+/// bits; the generic profile reports them as two.
+#[test]
+fn execute_breakpoint_on_the_next_instruction_joins_a_trap() {
+    let body = |a: &mut Asm| {
+        a.mov_imm(Reg::Rax, 1)
+            .store(Width::B8, Reg::Rax, Mem::base(Reg::Rbx, 0x40));
+    };
+    let mut probe = Asm::new(CODE);
+    body(&mut probe);
+    let nop = probe.here();
+    let run = |profile| {
+        let mut r = Rig::new(profile, |a: &mut Asm| {
+            body(a);
+            a.emit(Insn::Nop).end();
+        });
+        let dr7 = dr7_local(0, RW_WRITE, 8) | dr7_local(1, 0, 1);
+        r.arm([DATA + 0x40, nop, 0, 0], dr7);
+        r.run();
+        r.hits()
+            .iter()
+            .map(|h| (h.rip, h.b_bits()))
+            .collect::<Vec<_>>()
+    };
+    // One #DB with both bits. The recording kernel sets RF only after faults, so the execute
+    // breakpoint faults once more afterwards — as the hardware would: the B bit in a trap
+    // is a report, and only RF suppresses the fault (Linux sets RF when it sees it).
+    assert_eq!(
+        run(X86Profile::INTEL_SKX_FAST_STRINGS),
+        [(nop, 0b11), (nop, 0b10)]
+    );
+    assert_eq!(run(X86Profile::GENERIC), [(nop, 0b01), (nop, 0b10)]);
+    // A single-step trap does not take the execute bit along (measured as well).
+    let mut r = Rig::new(X86Profile::INTEL_SKX_FAST_STRINGS, |a: &mut Asm| {
+        body(a);
+        a.emit(Insn::Nop).end();
+    });
+    r.arm(
+        [DATA + 0x40, nop, 0, 0],
+        dr7_local(0, RW_WRITE, 8) | dr7_local(1, 0, 1),
+    );
+    r.m.with_task(r.task, |cx| cx.set_single_step(true))
+        .unwrap();
+    r.m.run(r.task, CpuId(0), 2).unwrap();
+    let first_step_and_data: Vec<_> = r
+        .hits()
+        .iter()
+        .map(|h| (h.b_bits(), h.single_step()))
+        .collect();
+    assert_eq!(first_step_and_data, [(0, true), (0b01, true)]);
+}
+
 /// SDM vol. 3 §6.8.3: after MOV SS / POP SS the processor "inhibits interrupts, debug
 /// exceptions, and single-step trap exceptions … until the instruction boundary following the
 /// next instruction". The held #DB arrives after the next instruction, carrying both
