@@ -282,8 +282,13 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
     let mut outcome = Outcome::default();
     let mut events = Vec::new();
     loop {
+        // Steps stay inside the body: past its end the two machines run different code
+        // (the child returns into Rust, the simulated task ends).
         if let Some(last) = outcome.stops.len().checked_sub(1)
             && scenario.step_after.contains(&last)
+            && outcome.stops[last]
+                .insn
+                .is_some_and(|i| i < scenario.body.len())
         {
             tracee.thread.set_single_step(true).ok();
         }

@@ -50,7 +50,7 @@ pub fn run(scenario: &Scenario, profile: SimProfile) -> Outcome {
     for _ in 0..MAX_STEPS {
         let run = m.run(task, cpu, 1).expect("run");
         let armed = armed_mask(&m, task, cpu);
-        let mut stepped = false;
+        let mut stopped = false;
         let exceptions: Vec<(u64, u64)> = m
             .trace()
             .events()
@@ -68,7 +68,7 @@ pub fn run(scenario: &Scenario, profile: SimProfile) -> Outcome {
         for (pc, dr6) in exceptions {
             let insn = layout.index_of(pc);
             let step = dr6 & BS != 0;
-            stepped |= step;
+            stopped = true;
             let rcx = m.regs(task).map_or(0, |r| r.gpr(Reg::Rcx));
             let memory = m.memory();
             let mut reader = |addr: u64, buf: &mut [u8]| memory.read(addr, buf).is_ok();
@@ -81,12 +81,24 @@ pub fn run(scenario: &Scenario, profile: SimProfile) -> Outcome {
                 visible: visible(scenario, insn, DATA, &mut reader),
             });
             let last = outcome.stops.len() - 1;
-            if scenario.step_after.contains(&last) {
+            let inside = insn.is_some_and(|i| i < scenario.body.len());
+            if scenario.step_after.contains(&last) && inside {
                 set_tf(&mut m, task, true);
             }
         }
-        if stepped && !scenario.step_after.contains(&(outcome.stops.len() - 1)) {
-            // A tracer's PTRACE_CONT after a single-step stop clears TF again.
+        let keep_stepping = outcome
+            .stops
+            .len()
+            .checked_sub(1)
+            .is_some_and(|last| scenario.step_after.contains(&last))
+            && outcome
+                .stops
+                .last()
+                .and_then(|s| s.insn)
+                .is_some_and(|i| i < scenario.body.len());
+        if stopped && !keep_stepping {
+            // The tracer resumes with PTRACE_CONT, which clears the TF its earlier
+            // PTRACE_SINGLESTEP set (also when the stop was an execute fault on the way).
             set_tf(&mut m, task, false);
         }
         match run.stop {
