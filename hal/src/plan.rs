@@ -123,6 +123,10 @@ impl<'a, P: SlotProgram> IntoIterator for &'a Plan<P> {
     type Item = &'a P;
     type IntoIter = core::iter::Flatten<core::slice::Iter<'a, Option<P>>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.programs[..self.len].iter().flatten()
+        self.programs
+            .get(..self.len)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
     }
 }

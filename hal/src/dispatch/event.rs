@@ -48,20 +48,24 @@ impl ValueChange {
         }
     }
     pub(crate) fn old_mut(&mut self) -> &mut [u8] {
-        &mut self.old[..usize::from(self.len)]
+        self.old
+            .get_mut(..usize::from(self.len))
+            .unwrap_or_default()
     }
     pub(crate) fn new_mut(&mut self) -> &mut [u8] {
-        &mut self.new[..usize::from(self.len)]
+        self.new
+            .get_mut(..usize::from(self.len))
+            .unwrap_or_default()
     }
     /// The bytes before the access.
     #[must_use]
     pub fn old(&self) -> &[u8] {
-        &self.old[..usize::from(self.len)]
+        self.old.get(..usize::from(self.len)).unwrap_or_default()
     }
     /// The bytes after the access.
     #[must_use]
     pub fn new_value(&self) -> &[u8] {
-        &self.new[..usize::from(self.len)]
+        self.new.get(..usize::from(self.len)).unwrap_or_default()
     }
 }
 

@@ -76,7 +76,7 @@ impl Owners {
         }
     }
     fn as_slice(&self) -> &[usize] {
-        &self.indices[..self.len]
+        self.indices.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -224,7 +224,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     {
         let id = self.id_of(index);
         let capabilities = *self.arch.capabilities();
-        let Some(entry) = self.entries[index].as_mut() else {
+        let Some(entry) = self.entry_mut(index) else {
             return Ok(ResumeAction::Resume);
         };
         let request = entry.request;
@@ -338,7 +338,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
 
         let mut real = Owners::new();
         for &index in owners.as_slice() {
-            let is_real = self.entries[index].as_ref().is_some_and(|e| {
+            let is_real = self.entry_at(index).is_some_and(|e| {
                 e.enabled
                     && e.request.range().overlaps(&access_range)
                     && e.request.access().intersects(access.kind)
@@ -356,7 +356,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         // task resumes, and the continuous consumers are served then (stop first, hit once).
         let mut stopped = false;
         for &index in real.as_slice() {
-            let Some(entry) = self.entries[index].as_mut() else {
+            let Some(entry) = self.entry_mut(index) else {
                 continue;
             };
             if entry.request.delivery() == Delivery::After {
@@ -410,7 +410,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             hits: [None; MAX_HITS],
         };
         for (place, &index) in step.hits.iter_mut().zip(real.as_slice()) {
-            let Some(entry) = self.entries[index].as_ref() else {
+            let Some(entry) = self.entry_at(index) else {
                 continue;
             };
             let range = entry.request.range();
@@ -446,9 +446,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
                     self.stats.cancelled_steps += 1;
                 }
             }
-            match self.pending.iter().position(Option::is_none) {
+            match self.pending.iter_mut().find(|p| p.is_none()) {
                 Some(free) => {
-                    self.pending[free] = Some(step);
+                    *free = Some(step);
                     self.stepping_tasks += 1;
                     context.set_single_step(true)?;
                     Ok(ResumeAction::Step)
@@ -521,8 +521,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
                 if let Ok(range) = AddressRange::new(change.addr, change.new_mut().len() as u64) {
                     let mut buf = [0; MAX_VALUE_BYTES];
                     if read_prefix(context, range, &mut buf) {
-                        let len = change.new_mut().len();
-                        change.new_mut().copy_from_slice(&buf[..len]);
+                        copy_prefix(change.new_mut(), &buf);
                     }
                 }
                 change
@@ -586,7 +585,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             let privilege_matches = !filtered
                 || self
                     .owner_of(slot)
-                    .and_then(|i| self.entries[i].as_ref())
+                    .and_then(|i| self.entry_at(i))
                     .is_some_and(|e| e.request.privilege().intersects(mode.privilege()));
             let fires = privilege_matches
                 && self.program_of(slot).is_some_and(|p| {
@@ -644,7 +643,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         }
         for &index in owners.as_slice() {
             let id = self.id_of(index);
-            let Some(entry) = self.entries[index].as_mut() else {
+            let Some(entry) = self.entry_mut(index) else {
                 continue;
             };
             entry.enabled = false;
@@ -695,10 +694,16 @@ fn exact_old_values<E: ExceptionEnvironment>(
     let mut change = ValueChange::new(touched.start(), len, true, truncated);
     let mut buf = [0; MAX_VALUE_BYTES];
     if read_prefix(context, touched, &mut buf) {
-        let n = change.old_mut().len();
-        change.old_mut().copy_from_slice(&buf[..n]);
+        copy_prefix(change.old_mut(), &buf);
     }
     change
+}
+
+/// Fill `dst` (at most [`MAX_VALUE_BYTES`] long) from the start of `src`.
+fn copy_prefix(dst: &mut [u8], src: &[u8; MAX_VALUE_BYTES]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
 }
 
 /// x86: old = the value last observed by the layer, new = now; the snapshot moves forward.
@@ -710,11 +715,10 @@ fn last_observed_change<A: DebugArchitecture, E: ExceptionEnvironment>(
     let truncated = range.len() > MAX_VALUE_BYTES as u64;
     let len = u8::try_from(range.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
     let mut change = ValueChange::new(range.start(), len, false, truncated);
-    let n = usize::from(len);
-    change.old_mut().copy_from_slice(&entry.snapshot.bytes[..n]);
+    copy_prefix(change.old_mut(), &entry.snapshot.bytes);
     let mut now = [0; MAX_VALUE_BYTES];
     if read_prefix(context, range, &mut now) {
-        change.new_mut().copy_from_slice(&now[..n]);
+        copy_prefix(change.new_mut(), &now);
         entry.snapshot.bytes = now;
         entry.snapshot.valid = true;
     }

@@ -132,19 +132,24 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         if request.access().is_data() {
             snapshot.valid = read_prefix(memory, request.range(), &mut snapshot.bytes);
         }
-        let generation = self.generations[index].wrapping_add(1);
-        self.generations[index] = generation;
-        let owner = u16::try_from(index).ok();
-        for (slot, _, _) in slots.iter().flatten() {
-            self.slot_owner[slot.ordinal()] = owner;
-        }
-        self.entries[index] = Some(Entry {
+        let (Some(place), Some(generation)) =
+            (self.entries.get_mut(index), self.generations.get_mut(index))
+        else {
+            return Err(DispatchError::TableFull { capacity: REQUESTS });
+        };
+        *generation = generation.wrapping_add(1);
+        let generation = *generation;
+        *place = Some(Entry {
             request,
             plan,
             slots,
             enabled: true,
             snapshot,
         });
+        let owner = u16::try_from(index).ok();
+        for (slot, _, _) in slots.iter().flatten() {
+            self.set_owner(*slot, owner);
+        }
         Ok(RequestId {
             index: u16::try_from(index).unwrap_or(u16::MAX),
             generation,
@@ -174,9 +179,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         let entry = self.entry(id).ok_or(DispatchError::UnknownRequest)?;
         let (request, slots) = (entry.request, entry.slots);
         for (slot, _, _) in slots.iter().flatten() {
-            self.slot_owner[slot.ordinal()] = None;
+            self.set_owner(*slot, None);
         }
-        self.entries[id.index()] = None;
+        if let Some(place) = self.entries.get_mut(id.index()) {
+            *place = None;
+        }
         Ok(request)
     }
 
@@ -188,7 +195,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         let index = id.index();
         match self.entry(id) {
             Some(_) => {
-                if let Some(entry) = self.entries[index].as_mut() {
+                if let Some(entry) = self.entry_mut(index) {
                     entry.enabled = true;
                 }
                 Ok(())
@@ -270,7 +277,28 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
 
     /// The registered entry (index) owning `slot`.
     pub(super) fn owner_of(&self, slot: SlotId) -> Option<usize> {
-        self.slot_owner[slot.ordinal()].map(usize::from)
+        self.slot_owner
+            .get(slot.ordinal())
+            .copied()
+            .flatten()
+            .map(usize::from)
+    }
+
+    fn set_owner(&mut self, slot: SlotId, owner: Option<u16>) {
+        if let Some(place) = self.slot_owner.get_mut(slot.ordinal()) {
+            *place = owner;
+        }
+    }
+
+    /// The entry at a table index, if one is registered there. (Indexing goes through
+    /// `get` everywhere in dispatch, so a kernel embedding it links no panic path.)
+    pub(super) fn entry_at(&self, index: usize) -> Option<&Entry<A>> {
+        self.entries.get(index)?.as_ref()
+    }
+
+    /// The entry at a table index, mutably.
+    pub(super) fn entry_mut(&mut self, index: usize) -> Option<&mut Entry<A>> {
+        self.entries.get_mut(index)?.as_mut()
     }
 
     fn assigned(&self, slot: SlotId) -> Option<&AssignedSlot<A>> {
@@ -344,5 +372,6 @@ pub(super) fn read_prefix(
     buf: &mut [u8; MAX_VALUE_BYTES],
 ) -> bool {
     let len = usize::try_from(range.len()).map_or(MAX_VALUE_BYTES, |l| l.min(MAX_VALUE_BYTES));
-    memory.read_memory(range.start(), &mut buf[..len]).is_ok()
+    buf.get_mut(..len)
+        .is_some_and(|prefix| memory.read_memory(range.start(), prefix).is_ok())
 }
