@@ -992,4 +992,4 @@ fn generators_reach_every_case() {
 }
 
 /// Cases of `generators_reach_every_case`.
-const COVERAGE_CASES: usize = 600;
+const COVERAGE_CASES: usize = 400;
