@@ -4,8 +4,9 @@
 //! validate, plan, encode ([`Dispatcher::register`]), install into DR0–DR3/DR7 through
 //! `BareMetal` (`Dispatcher::switch_in`) — and takes the real #DB in its own handler,
 //! which hands DR6 and the trap frame to [`Dispatcher::handle_exception`]; the events reach
-//! a consumer callback that logs them for the checks. See `cases.rs` for the checks and
-//! `debug_exception` below for the exception path.
+//! a consumer callback that logs them for the checks. See `cases.rs` for the checks,
+//! `debug_exception` below for the exception path, and `machine.rs` for the context the
+//! handler gives the dispatcher (DR7 is disarmed while the handler runs, as Linux does).
 #![no_std]
 #![no_main]
 
