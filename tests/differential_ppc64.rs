@@ -28,11 +28,15 @@
 //! PROPTEST_CASES=200000 cargo test --release -p hwbkpt --test differential_ppc64
 //! ```
 //!
+//! Tasks: two run the program in user mode, a third privileged (a kernel thread or in
+//! hypervisor state), so every instruction class also hits where the interlock emulates
+//! instead of stepping; `sc` enters a handler that writes the caller's data.
+//!
 //! Excluded on purpose: instruction breakpoints (CIABR) on `sc` (the system call interrupt
-//! takes no trace interrupt, so CIABR never reports it), inside `larx`/`stcx.` retry loops (a
-//! trace interrupt there loses the reservation every time: a livelock on real hardware too),
-//! and on kernel code (kernel-mode data hits are emulated with the debug registers set aside,
-//! so CIABR cannot report an emulated instruction; not modelled).
+//! takes no trace interrupt, so CIABR never reports it) and inside `larx`/`stcx.` retry loops
+//! (a trace interrupt there loses the reservation every time: a livelock on real hardware
+//! too); cache-inhibited memory, so the POWER9 "dangerous" DAWR never checkstops (a
+//! checkstop ends the machine; it is not an event).
 
 #![allow(
     clippy::unwrap_used,
@@ -50,6 +54,7 @@ use hwbkpt::{
 };
 use hwbkpt_ppc64::{PowerCpu, PowerProfile};
 use hwbkpt_sim::ppc64::dsisr::DSISR_DABRMATCH;
+use hwbkpt_sim::ppc64::msr;
 use hwbkpt_sim::ppc64::{
     Asm, Cond, CpuProfile, Generation, Insn, Ppc64, Ppc64Context, Ppc64Exception, SYSCALL_VECTOR,
     Size,
@@ -73,7 +78,11 @@ const AREA: u64 = 0x1_0000;
 const HOT: i16 = 0x40;
 /// Where the system call handler writes (inside the hot bytes).
 const KERNEL_STORE: i16 = 0x18;
-const TASKS: u8 = 2;
+/// Tasks 0 and 1 run the program in user mode; task 2 runs it privileged (as a kernel
+/// thread or in hypervisor state), so every instruction class also hits in privileged mode,
+/// where the interlock emulates instead of stepping.
+const TASKS: u8 = 3;
+const PRIVILEGED_TASK: u64 = 2;
 /// Registers holding values; r3 is the base, r11 an address, r13 a loop temporary.
 const VALUES: [u8; 6] = [4, 5, 6, 7, 8, 9];
 
@@ -615,7 +624,12 @@ fn backend(profile: CpuProfile) -> PowerCpu {
 type PpcMachine = Machine<Ppc64, HalKernel<Ppc64>>;
 
 /// A machine with the program loaded, one task per data area, nothing registered.
-fn machine(profile: CpuProfile, program: &Program, cpus: u32) -> (PpcMachine, Vec<TaskId>) {
+fn machine(
+    profile: CpuProfile,
+    program: &Program,
+    cpus: u32,
+    privileged: Mode,
+) -> (PpcMachine, Vec<TaskId>) {
     let mut m = Machine::new(Ppc64::new(profile), HalKernel::new(backend(profile)), cpus);
     m.memory_mut()
         .map(CODE, 0x1000, RegionAttributes::default());
@@ -632,7 +646,13 @@ fn machine(profile: CpuProfile, program: &Program, cpus: u32) -> (PpcMachine, Ve
                 .map(|i| (i * 37 + u32::from(n) * 101 + 5) as u8)
                 .collect();
             m.memory_mut().write(base, &pattern).unwrap();
-            let mut regs = Ppc64Context::user(CODE);
+            let mut regs = match (u64::from(n), privileged) {
+                (PRIVILEGED_TASK, Mode::Hypervisor) => {
+                    Ppc64Context::with_msr(CODE, msr::MSR_KERNEL | msr::MSR_HV)
+                }
+                (PRIVILEGED_TASK, _) => Ppc64Context::kernel(CODE),
+                _ => Ppc64Context::user(CODE),
+            };
             regs.gpr[3] = base;
             for (i, reg) in VALUES.iter().enumerate() {
                 regs.gpr[usize::from(*reg)] =
@@ -673,19 +693,22 @@ fn results(m: &PpcMachine, tasks: &[TaskId]) -> Vec<Computed> {
         .collect()
 }
 
-/// The disassembly the model may use: modes by code region, accesses by instruction.
+/// The disassembly the model may use: modes by task and code region, accesses by
+/// instruction.
 struct PpcPrograms {
+    privileged: Mode,
     user: BTreeMap<u64, Planned>,
     kernel: BTreeMap<u64, Planned>,
     bases: BTreeMap<TaskId, u64>,
 }
 
 impl ProgramMap for PpcPrograms {
-    fn mode_at(&self, pc: u64) -> Mode {
-        if pc >= KERNEL & !0xFFF {
-            Mode::Supervisor
-        } else {
-            Mode::User
+    fn mode_at(&self, task: TaskId, pc: u64) -> Mode {
+        // `sc` keeps MSR[HV]: a hypervisor-state task runs the handler in hypervisor state.
+        match (task.0 == PRIVILEGED_TASK, pc >= KERNEL & !0xFFF) {
+            (true, _) => self.privileged,
+            (false, true) => Mode::Supervisor,
+            (false, false) => Mode::User,
         }
     }
     fn static_access(&self, task: TaskId, pc: u64) -> Option<StaticAccess> {
@@ -737,6 +760,11 @@ fn stop_of(exception: &Ppc64Exception) -> Option<Stop> {
     }
 }
 
+/// The privileged task's mode: a kernel thread, or hypervisor state.
+fn privileged_mode() -> impl Strategy<Value = Mode> {
+    prop::sample::select(vec![Mode::Supervisor, Mode::Hypervisor])
+}
+
 fn profile_and_program() -> impl Strategy<Value = (CpuProfile, Vec<Op>)> {
     // Every profile; those with more data slots more often, as they have more to get wrong.
     let profile = prop_oneof![
@@ -760,17 +788,18 @@ fn profile_and_program() -> impl Strategy<Value = (CpuProfile, Vec<Op>)> {
 fn check(
     profile: CpuProfile,
     cpus: u32,
+    privileged: Mode,
     ops: &[Op],
     specs: &[RequestSpec],
     faults: &[Fault],
 ) -> Result<(Vec<Observed>, Statistics), TestCaseError> {
     let program = assemble(ops);
 
-    let (mut plain, plain_tasks) = machine(profile, &program, cpus);
+    let (mut plain, plain_tasks) = machine(profile, &program, cpus, privileged);
     schedule::drive(&mut plain, &plain_tasks, faults, &mut HalLayer::new(&[]))
         .map_err(TestCaseError::fail)?;
 
-    let (mut armed, tasks) = machine(profile, &program, cpus);
+    let (mut armed, tasks) = machine(profile, &program, cpus, privileged);
     let initial = armed.memory().clone();
     let mut watches = Vec::new();
     for spec in specs {
@@ -797,6 +826,7 @@ fn check(
     prop_assert_eq!(results(&plain, &plain_tasks), results(&armed, &tasks));
 
     let map = PpcPrograms {
+        privileged,
         user: program.accesses.clone(),
         kernel: kernel_code().1,
         bases: tasks
@@ -842,9 +872,10 @@ proptest! {
         (profile, ops) in profile_and_program(),
         cpus in 2u32..=3,
         specs in prop::collection::vec(request_spec(), 1..=5),
+        privileged in privileged_mode(),
         faults in schedule::faults(TASKS, 3, 16),
     ) {
-        check(profile, cpus, &ops, &specs, &faults)?;
+        check(profile, cpus, privileged, &ops, &specs, &faults)?;
     }
 }
 
@@ -885,7 +916,15 @@ fn step_completed_on_another_cpu_is_judged_where_the_access_happened() {
         off: 0,
     }];
     let only_cpu0 = watch(0, 0, 8, AccessKind::WRITE, ScopeChoice::Cpu(0));
-    let (events, _) = check(CpuProfile::POWER8, 2, &ops, &[only_cpu0], &STEP_ON_CPU1).unwrap();
+    let (events, _) = check(
+        CpuProfile::POWER8,
+        2,
+        Mode::Supervisor,
+        &ops,
+        &[only_cpu0],
+        &STEP_ON_CPU1,
+    )
+    .unwrap();
     assert!(events.is_empty(), "{events:?}");
 }
 
@@ -904,6 +943,7 @@ fn stopped_again_on_another_cpu_merges_the_step() {
     let (events, _) = check(
         CpuProfile::POWER10,
         2,
+        Mode::Supervisor,
         &ops,
         &[everywhere, only_cpu1],
         &STEP_ON_CPU1,
@@ -922,7 +962,15 @@ fn watch_of_another_privilege_is_not_a_stray() {
         ..watch(1, 0, 1, AccessKind::READ, ScopeChoice::All)
     };
     let user = watch(1, 24, 4, AccessKind::READ_WRITE, ScopeChoice::All);
-    let (events, _) = check(CpuProfile::POWER10, 2, &ops, &[kernel_only, user], &[]).unwrap();
+    let (events, _) = check(
+        CpuProfile::POWER10,
+        2,
+        Mode::Supervisor,
+        &ops,
+        &[kernel_only, user],
+        &[],
+    )
+    .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
 }
 
@@ -934,6 +982,7 @@ fn generators_reach_every_case() {
         profile_and_program(),
         2u32..=3,
         prop::collection::vec(request_spec(), 1..=5),
+        privileged_mode(),
         schedule::faults(TASKS, 3, 16),
     );
     let mut runner = TestRunner::new_with_rng(
@@ -942,9 +991,9 @@ fn generators_reach_every_case() {
     );
     let mut seen: BTreeMap<&str, u64> = BTreeMap::new();
     for _ in 0..COVERAGE_CASES {
-        let ((profile, ops), cpus, specs, faults) =
+        let ((profile, ops), cpus, specs, privileged, faults) =
             strategy.new_tree(&mut runner).unwrap().current();
-        let (events, stats) = check(profile, cpus, &ops, &specs, &faults).unwrap();
+        let (events, stats) = check(profile, cpus, privileged, &ops, &specs, &faults).unwrap();
         for event in &events {
             let kind = match &event.happened {
                 Happened::Hit {
@@ -960,6 +1009,12 @@ fn generators_reach_every_case() {
                     ..
                 } if values.truncated => "hit with truncated values",
                 Happened::Hit { .. } if event.pc >= KERNEL => "emulated kernel hit",
+                Happened::Hit { .. }
+                    if event.task.0 == PRIVILEGED_TASK && privileged == Mode::Hypervisor =>
+                {
+                    "hypervisor-state hit"
+                }
+                Happened::Hit { .. } if event.task.0 == PRIVILEGED_TASK => "kernel-thread hit",
                 Happened::Hit {
                     values: Some(_), ..
                 } => "hit after a write",
@@ -977,6 +1032,8 @@ fn generators_reach_every_case() {
         "CIABR hit",
         "hit with truncated values",
         "emulated kernel hit",
+        "hypervisor-state hit",
+        "kernel-thread hit",
         "hit after a write",
         "hit after a read",
         "disabled at larx/stcx.",
@@ -993,3 +1050,46 @@ fn generators_reach_every_case() {
 
 /// Cases of `generators_reach_every_case`.
 const COVERAGE_CASES: usize = 400;
+
+/// A kernel thread's store hits a data watch and is emulated, with the debug registers set
+/// aside: the CIABR on that instruction must still report it (the hit was lost).
+#[test]
+fn instruction_breakpoint_on_an_emulated_instruction_still_reports() {
+    let ops = [Op::Stxv { vreg: 0, off: 32 }];
+    let kernel = PrivilegeFilter::KERNEL;
+    let ciabr = RequestSpec {
+        target: Target::Code { index: 0 },
+        len: 4,
+        access: AccessKind::EXECUTE,
+        privilege: kernel,
+        delivery: None,
+        scope: ScopeChoice::All,
+    };
+    let data = RequestSpec {
+        privilege: kernel,
+        ..watch(2, 32, 8, AccessKind::WRITE, ScopeChoice::Task(2))
+    };
+    let (events, _) = check(
+        CpuProfile::POWER10,
+        2,
+        Mode::Supervisor,
+        &ops,
+        &[ciabr, data],
+        &[],
+    )
+    .unwrap();
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| match e.happened {
+            Happened::Hit { access, .. } => (e.task.0, e.pc, access),
+            Happened::Disabled(_) => panic!("{e:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (PRIVILEGED_TASK, CODE, Some(AccessKind::WRITE)),
+            (PRIVILEGED_TASK, CODE, Some(AccessKind::EXECUTE)),
+        ]
+    );
+}

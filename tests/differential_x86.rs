@@ -488,7 +488,7 @@ fn results(m: &X86Machine, tasks: &[TaskId]) -> Vec<Computed> {
 struct X86Programs;
 
 impl ProgramMap for X86Programs {
-    fn mode_at(&self, pc: u64) -> Mode {
+    fn mode_at(&self, _task: TaskId, pc: u64) -> Mode {
         if pc >= KERNEL {
             Mode::Supervisor
         } else {

@@ -95,8 +95,8 @@ pub(crate) struct StaticAccess {
 
 /// What the model knows of the programs (their disassembly, not their execution).
 pub(crate) trait ProgramMap {
-    /// The mode code at `pc` runs in.
-    fn mode_at(&self, pc: u64) -> Mode;
+    /// The mode `task` runs the code at `pc` in.
+    fn mode_at(&self, task: TaskId, pc: u64) -> Mode;
     /// The data access the instruction at `pc` makes when `task` runs it, where it is the same
     /// on every execution (PPC64 programs here: every address is a fixed base plus a constant).
     /// Needed for stops before an access, which leave no access in the trace, and for
@@ -318,7 +318,7 @@ impl Model<'_> {
 
     /// The CPU stopped before executing the instruction at `pc` (x86 instruction breakpoint).
     fn before_instruction(&mut self, task: TaskId, cpu: CpuId, pc: u64) {
-        let mode = self.program.mode_at(pc);
+        let mode = self.program.mode_at(task, pc);
         // Disarmed slots are reported only alongside a fault some armed slot raised.
         let faults = (0..self.watches.len()).any(|i| {
             self.is_execute_at(i, pc) && (self.armed(i, task, cpu) || self.stale(i, task, cpu))
@@ -380,7 +380,7 @@ impl Model<'_> {
         let Some(access) = self.program.static_access(task, pc) else {
             return;
         };
-        let mode = self.program.mode_at(pc);
+        let mode = self.program.mode_at(task, pc);
         let disarmed = self
             .pending
             .get(&task)
@@ -516,6 +516,11 @@ impl Model<'_> {
             self.completed_after_stop(task, cpu, pc, next_pc, mode, accesses.first());
         }
         if self.facts.execute_timing == Timing::After {
+            // A privileged instruction completed by emulation inside the data storage
+            // interrupt reports with that interrupt's frame (its own PC), like its data hits.
+            let emulated =
+                mode != Mode::User && self.pending.get(&task).is_some_and(|(at, _)| *at == pc);
+            let event_pc = if emulated { pc } else { next_pc };
             for index in 0..self.watches.len() {
                 if self.is_execute_at(index, pc)
                     && self.armed(index, task, cpu)
@@ -525,7 +530,7 @@ impl Model<'_> {
                         index,
                         task,
                         cpu,
-                        next_pc,
+                        event_pc,
                         Happened::Hit {
                             timing: Timing::After,
                             access: Some(AccessKind::EXECUTE),

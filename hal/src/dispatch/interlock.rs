@@ -462,6 +462,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             match context.emulate(frame.pc) {
                 Ok(()) => {
                     self.finish(step, frame, context, sink)?;
+                    self.completed_by_emulation(frame, context, sink)?;
                     Ok(ResumeAction::Resume)
                 }
                 Err(_) => {
@@ -476,6 +477,44 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
                 }
             }
         }
+    }
+
+    /// The instruction at `frame.pc` was emulated, with the debug registers set aside: an
+    /// instruction breakpoint that reports completed instructions (CIABR) would have matched
+    /// it, so its hit is delivered here, where the hardware cannot.
+    fn completed_by_emulation<C, S>(
+        &mut self,
+        frame: &TrapFrame,
+        context: &mut C,
+        sink: &mut S,
+    ) -> Result<(), C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
+        if self.arch.capabilities().execute_timing != Timing::After {
+            return Ok(());
+        }
+        let mut owners = Owners::new();
+        for slot in self.armed_slots(frame.task, frame.cpu).iter() {
+            let matches = self.program_of(slot).is_some_and(|p| {
+                p.hardware_access().contains(AccessKind::EXECUTE)
+                    && p.hardware_range().contains(frame.pc)
+            });
+            // The hardware filters privilege: a breakpoint for another level never matched.
+            let privileged = self.owner_of(slot).filter(|&i| {
+                self.entries[i]
+                    .as_ref()
+                    .is_some_and(|e| e.request.privilege().intersects(frame.mode.privilege()))
+            });
+            if let (true, Some(owner)) = (matches, privileged) {
+                owners.add(owner);
+            }
+        }
+        for &index in owners.as_slice() {
+            self.deliver_exact(index, frame, context, sink)?;
+        }
+        Ok(())
     }
 
     /// The trace after the stepped instruction: re-arm, then deliver with the access done.
