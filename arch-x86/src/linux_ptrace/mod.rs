@@ -14,6 +14,12 @@
 //!   being enabled. PEEKUSER returns it in the architectural polarity (`| 0xFFFF0FF0`);
 //!   POKEUSER of [`Dr6::RESET`] empties it.
 //! - **DR4/DR5** do not exist: writes fail with `EIO` (reads give 0).
+//! - A fresh thread's DR7 reads **0**, not the hardware's reset value 0x400.
+//! - A slot is **reserved at its first address write** (the disabled placeholder counts
+//!   against the four registers perf and ptrace share), so `ENOSPC` comes there, not at the
+//!   enable.
+//! - After an **execute** breakpoint stop the kernel itself sets RF in the saved RFLAGS, so
+//!   `PTRACE_CONT` runs the instruction without faulting again.
 //!
 //! ## Linux's write-order rules, and how this owner keeps a consistent state
 //!
@@ -33,7 +39,6 @@
 //!    the old DR7 — so an error means the registers hold what they held before
 //!    ([`PtraceError::Write`]). If the rollback fails too, it says so
 //!    ([`PtraceError::Inconsistent`]).
-//!
 //! 5. **A new thread inherits a stale DR7.** Linux copies the DR7 value a tracer last wrote
 //!    (`thread.ptrace_dr7`) into a thread created by `clone`, but none of the breakpoints:
 //!    the new thread's DR7 reads back the creator's value while its DR0–DR3 read 0 and
