@@ -47,6 +47,26 @@ impl ValueChange {
             truncated,
         }
     }
+    /// A change whose old bytes are a whole snapshot buffer (bytes past `len` are zero there).
+    pub(crate) const fn from_snapshot(
+        addr: u64,
+        len: u8,
+        old: [u8; MAX_VALUE_BYTES],
+        truncated: bool,
+    ) -> Self {
+        Self {
+            addr,
+            len,
+            old,
+            new: [0; MAX_VALUE_BYTES],
+            old_exact: false,
+            truncated,
+        }
+    }
+    /// The whole buffer of new bytes (only the first `len` are reported).
+    pub(crate) const fn new_buffer_mut(&mut self) -> &mut [u8; MAX_VALUE_BYTES] {
+        &mut self.new
+    }
     pub(crate) fn old_mut(&mut self) -> &mut [u8] {
         self.old
             .get_mut(..usize::from(self.len))

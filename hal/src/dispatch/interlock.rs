@@ -194,7 +194,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     }
 
     pub(super) fn pending_for(&self, task: TaskId) -> Option<&PendingStep> {
-        self.pending.iter().flatten().find(|p| p.task == task)
+        self.pending.get(self.pending_position(task)?)?.as_ref()
     }
 
     fn take_pending(&mut self, task: TaskId) -> Option<PendingStep> {
@@ -205,9 +205,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     }
 
     fn pending_position(&self, task: TaskId) -> Option<usize> {
+        if self.stepping_tasks == 0 {
+            // The common case on every exception and switch: no interlock in flight.
+            return None;
+        }
         self.pending
             .iter()
-            .position(|p| p.is_some_and(|p| p.task == task))
+            .position(|p| p.as_ref().is_some_and(|p| p.task == task))
     }
 
     /// A hit reported exactly by the hardware (x86 B bits, CIABR).
@@ -223,12 +227,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         S: EventSink,
     {
         let id = self.id_of(index);
-        let capabilities = *self.arch.capabilities();
+        let Some(access) = self.entry_at(index).map(|e| e.request.access()) else {
+            return Ok(ResumeAction::Resume);
+        };
+        let native = self.arch.capabilities().native_timing(access);
         let Some(entry) = self.entry_mut(index) else {
             return Ok(ResumeAction::Resume);
         };
         let request = entry.request;
-        let native = capabilities.native_timing(request.access());
         // A breakpoint that signals before its instruction (x86 execute fault) faults again
         // on return unless the resume flag is set, whether or not anyone wanted the hit.
         let resume = match native {
@@ -753,12 +759,12 @@ fn last_observed_change<A: DebugArchitecture, E: ExceptionEnvironment>(
     let range = entry.request.range();
     let truncated = range.len() > MAX_VALUE_BYTES as u64;
     let len = u8::try_from(range.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
-    let mut change = ValueChange::new(range.start(), len, false, truncated);
-    copy_prefix(change.old_mut(), &entry.snapshot.bytes);
-    let mut now = [0; MAX_VALUE_BYTES];
-    if read_prefix(context, range, &mut now) {
-        copy_prefix(change.new_mut(), &now);
-        entry.snapshot.bytes = now;
+    // Whole-buffer copies: both buffers hold zeros past `len`, and one 64-byte move is
+    // cheaper than a byte loop on the exception path.
+    let mut change =
+        ValueChange::from_snapshot(range.start(), len, entry.snapshot.bytes, truncated);
+    if read_prefix(context, range, change.new_buffer_mut()) {
+        entry.snapshot.bytes = *change.new_buffer_mut();
         entry.snapshot.valid = true;
     }
     change
