@@ -49,8 +49,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use hwbkpt::{
-    AccessClass, AccessKind, CpuId, Delivery, EventKind, Origin, PrivilegeFilter, Request, Scope,
-    Statistics, TaskId, Timing,
+    AccessClass, AccessKind, CpuId, Delivery, Origin, PrivilegeFilter, Request, Scope, Statistics,
+    TaskId, Timing,
 };
 use hwbkpt_ppc64::{PowerCpu, PowerProfile};
 use hwbkpt_sim::ppc64::dsisr::DSISR_DABRMATCH;
@@ -65,7 +65,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
-use support::observed::{Happened, Observed, observe};
+use support::observed::{Happened, Observed, check_against_reference};
 use support::reference::{self, Facts, ProgramMap, StaticAccess, Stop, Watch};
 use support::schedule::{self, Fault, HalLayer};
 
@@ -844,22 +844,7 @@ fn check(
         &map,
         stop_of,
     );
-    prop_assert_eq!(observe(&hal.events), expected.events.clone());
-    let stats = hal.dispatcher.statistics();
-    prop_assert_eq!(stats.stray_hits, expected.strays, "stray count");
-    prop_assert_eq!(stats.steps, expected.steps, "interlock steps");
-    prop_assert_eq!(
-        stats.cancelled_steps,
-        expected.cancelled_steps,
-        "cancelled steps"
-    );
-    let hits = hal
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::Hit(_)))
-        .count();
-    prop_assert_eq!(stats.delivered_hits, hits as u64);
-    Ok((observe(&hal.events), stats))
+    check_against_reference(&hal.events, hal.dispatcher.statistics(), &expected)
 }
 
 proptest! {

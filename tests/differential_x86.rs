@@ -46,8 +46,8 @@
 mod support;
 
 use hwbkpt::{
-    AccessKind, AddressRange, CpuId, Delivery, EventKind, Origin, PrivilegeFilter, Request, Scope,
-    Statistics, TaskId,
+    AccessKind, AddressRange, CpuId, Delivery, Origin, PrivilegeFilter, Request, Scope, Statistics,
+    TaskId,
 };
 use hwbkpt_sim::x86::{
     Asm, DebugClass, Insn, Mem, Program, Reg, StringWidth, VecWidth, Width, X86, X86Context,
@@ -60,7 +60,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
-use support::observed::{Happened, Observed, observe};
+use support::observed::{Happened, Observed, check_against_reference};
 use support::reference::{self, Facts, ProgramMap, StaticAccess, Stop, Watch};
 use support::schedule::{self, Fault, HalLayer};
 
@@ -599,22 +599,7 @@ fn check(
         &X86Programs,
         stop_of,
     );
-    prop_assert_eq!(observe(&hal.events), expected.events.clone());
-    let stats = hal.dispatcher.statistics();
-    prop_assert_eq!(stats.stray_hits, expected.strays, "stray count");
-    prop_assert_eq!(stats.steps, expected.steps, "interlock steps");
-    prop_assert_eq!(
-        stats.cancelled_steps,
-        expected.cancelled_steps,
-        "cancelled steps"
-    );
-    let hits = hal
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::Hit(_)))
-        .count();
-    prop_assert_eq!(stats.delivered_hits, hits as u64);
-    Ok((observe(&hal.events), stats))
+    check_against_reference(&hal.events, hal.dispatcher.statistics(), &expected)
 }
 
 proptest! {

@@ -109,3 +109,28 @@ impl From<&Event> for Observed {
 pub(crate) fn observe(events: &[Event]) -> Vec<Observed> {
     events.iter().map(Observed::from).collect()
 }
+
+/// Compare what the pipeline delivered and counted with what the reference model expects:
+/// events exactly, then the stray, step and cancelled-step counters, and that every delivered
+/// hit was counted. Returns the observed events and the counters for further checks.
+pub(crate) fn check_against_reference(
+    delivered: &[Event],
+    stats: hwbkpt::Statistics,
+    expected: &super::reference::Expected,
+) -> Result<(Vec<Observed>, hwbkpt::Statistics), proptest::test_runner::TestCaseError> {
+    use proptest::prop_assert_eq;
+    prop_assert_eq!(observe(delivered), expected.events.clone());
+    prop_assert_eq!(stats.stray_hits, expected.strays, "stray count");
+    prop_assert_eq!(stats.steps, expected.steps, "interlock steps");
+    prop_assert_eq!(
+        stats.cancelled_steps,
+        expected.cancelled_steps,
+        "cancelled steps"
+    );
+    let hits = delivered
+        .iter()
+        .filter(|e| matches!(e.kind, hwbkpt::EventKind::Hit(_)))
+        .count();
+    prop_assert_eq!(stats.delivered_hits, hits as u64);
+    Ok((observe(delivered), stats))
+}
