@@ -509,8 +509,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             });
             // The hardware filters privilege: a breakpoint for another level never matched.
             let privileged = self.owner_of(slot).filter(|&i| {
-                self.entries[i]
-                    .as_ref()
+                self.entry_at(i)
                     .is_some_and(|e| e.request.privilege().intersects(frame.mode.privilege()))
             });
             if let (true, Some(owner)) = (matches, privileged) {
