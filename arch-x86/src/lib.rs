@@ -36,6 +36,7 @@
 //! | planning | [`AlignedCover`] (exact, minimal), [`X86Cpu`] ([`DebugArchitecture`](hwbkpt_hal::DebugArchitecture)), [`X86Cpu::plan_io`] |
 //! | programs and images | [`X86Program`], [`X86SlotImage`], [`merge_images`] |
 //! | CPU profiles | [`X86Profile`], [`Paging`] |
+//! | ptrace-compatible virtual registers | [`ptrace_file::X86PtraceFile`]: `PTRACE_POKEUSER`/`PEEKUSER` of DR0–DR7 with Linux's errnos, on the HAL's dispatcher (`no_std`) |
 //! | register owners | [`install_writes`] / [`uninstall_writes`] (the write order every owner follows), [`SlotError`], [`SingleStep`]; `raw` and `BareMetal` with the `instructions` feature on `x86_64`; `TracedThread` (Linux ptrace, with its typed `PtraceError`/`Refusal`) with the `linux-ptrace` feature on x86-64 Linux |
 //!
 //! ## Sources
@@ -77,6 +78,7 @@ mod io;
 mod length;
 mod profile;
 mod program;
+pub mod ptrace_file;
 mod register_write;
 mod single_step;
 mod slot;

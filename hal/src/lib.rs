@@ -37,6 +37,7 @@ mod hooks;
 mod plan;
 mod policy;
 mod privilege;
+pub mod ptrace;
 mod range;
 mod registers;
 mod request;

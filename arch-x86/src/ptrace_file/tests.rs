@@ -1,0 +1,356 @@
+//! Table tests of the x86 virtual debug-register file: each case is a rule of the module
+//! documentation (Linux's behaviour), checked on a dispatcher for a generic x86-64.
+
+use hwbkpt_hal::{
+    AccessKind, CpuId, DecodeError, DecodedAccess, Dispatcher, EmulateError, ExecutionMode,
+    InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, Origin, PrivilegeFilter,
+    RegisterAccess, Request, Scope, SlotId, TaskId, TrapFrame,
+    ptrace::{Errno, TRAP_TRACE},
+};
+
+use super::*;
+use crate::{BreakpointLength, X86Profile, X86SlotImage};
+
+const TASK: TaskId = TaskId(42);
+const A: u64 = 0x7000_1000;
+
+struct NoMemory;
+impl MemoryRead for NoMemory {
+    fn read_memory(&mut self, addr: u64, _: &mut [u8]) -> Result<(), MemoryReadError> {
+        Err(MemoryReadError::Unmapped { addr })
+    }
+}
+
+fn dispatcher() -> Dispatcher<X86Cpu> {
+    Dispatcher::new(X86Cpu::new(X86Profile::GENERIC_X86_64))
+}
+
+/// DR7 enabling `slot` (L bit) with R/W and LEN fields.
+fn enable(slot: u8, rw: u64, len: u64) -> u64 {
+    (1 << (2 * slot)) | (rw | len << 2) << (16 + 4 * slot)
+}
+
+/// Disabled fields for `slot`.
+fn fields(slot: u8, rw: u64, len: u64) -> u64 {
+    (rw | len << 2) << (16 + 4 * slot)
+}
+
+const W: u64 = 0b01;
+const RW: u64 = 0b11;
+const IO: u64 = 0b10;
+const X: u64 = 0b00;
+/// LEN field values.
+const L1: u64 = 0b00;
+const L4: u64 = 0b11;
+const L8: u64 = 0b10;
+
+struct File {
+    file: X86PtraceFile,
+    d: Dispatcher<X86Cpu>,
+}
+
+impl File {
+    fn new() -> Self {
+        Self {
+            file: X86PtraceFile::new(TASK),
+            d: dispatcher(),
+        }
+    }
+    fn poke(&mut self, n: u8, v: u64) -> Result<(), Errno> {
+        self.file.poke(n, v, &mut self.d, &mut NoMemory)
+    }
+    fn regs(&self) -> [u64; 8] {
+        self.file.readback()
+    }
+}
+
+#[test]
+fn a_new_task_reads_linux_initial_values() {
+    let f = File::new();
+    assert_eq!(f.regs(), [0, 0, 0, 0, 0, 0, 0xFFFF_0FF0, 0]);
+    assert_eq!(f.file.peek(8), Err(Errno::EIO));
+}
+
+#[test]
+fn dr4_dr5_and_beyond_refuse_writes_with_eio() {
+    let mut f = File::new();
+    for n in [4, 5, 8, 200] {
+        assert_eq!(f.poke(n, 0), Err(Errno::EIO), "DR{n}");
+    }
+    assert_eq!(f.regs(), File::new().regs());
+}
+
+#[test]
+fn dr6_reads_back_whatever_was_written() {
+    let mut f = File::new();
+    for v in [0, u64::MAX, 0xFFFF_0FF0, 0x1234_5678_9abc_def0] {
+        f.poke(6, v).unwrap();
+        assert_eq!(f.file.peek(6), Ok(v));
+    }
+}
+
+#[test]
+fn dr7_reads_back_verbatim_including_ignored_bits() {
+    let mut f = File::new();
+    // GD, LE/GE, reserved bits 10-15 and 32-63, and a disabled slot with I/O fields and
+    // no breakpoint (never checked).
+    let v = 0xdead_beef_0000_0000 | 1 << 13 | 0x300 | 0x400 | fields(2, IO, L8);
+    f.poke(7, v).unwrap();
+    assert_eq!(f.file.peek(7), Ok(v));
+    assert!(f.file.breakpoint(2).is_none());
+}
+
+#[test]
+fn address_then_enable_registers_one_hal_request() {
+    let mut f = File::new();
+    f.poke(1, A).unwrap();
+    let placeholder = f.file.breakpoint(1).unwrap();
+    assert_eq!(placeholder.kind, SlotKind::Write(BreakpointLength::One));
+    assert!(!placeholder.enabled);
+    assert!(f.file.request_id(1).is_none());
+    f.poke(7, enable(1, RW, L8)).unwrap();
+    let id = f.file.request_id(1).unwrap();
+    let r = f.d.request(id).copied().unwrap();
+    assert_eq!((r.range().start(), r.range().len()), (A, 8));
+    assert_eq!(r.access(), AccessKind::READ_WRITE);
+    assert_eq!(r.scope(), Scope::Task(TASK));
+    assert_eq!(r.origin(), Origin::User);
+    assert_eq!(r.privilege(), PrivilegeFilter::USER);
+    assert_eq!(f.file.slot_of(id), Some(DebugSlot::Dr1));
+    // Disabling releases it; the breakpoint stays (Linux keeps the event).
+    f.poke(7, fields(1, RW, L8)).unwrap();
+    assert!(f.file.request_id(1).is_none());
+    assert!(f.d.request(id).is_none());
+    assert_eq!(f.file.peek(1), Ok(A));
+}
+
+#[test]
+fn enable_first_then_address_moves_the_armed_request() {
+    let mut f = File::new();
+    f.poke(7, enable(0, W, L4)).unwrap();
+    assert_eq!(f.file.peek(0), Ok(0));
+    let before = f.d.request(f.file.request_id(0).unwrap()).copied().unwrap();
+    assert_eq!(before.range().start(), 0);
+    f.poke(0, A + 4).unwrap();
+    let after = f.d.request(f.file.request_id(0).unwrap()).copied().unwrap();
+    assert_eq!((after.range().start(), after.range().len()), (A + 4, 4));
+}
+
+#[test]
+fn user_address_limits() {
+    let mut f = File::new();
+    // One byte: the last user byte is fine, the limit is not.
+    f.poke(0, 0x7FFF_FFFF_EFFF).unwrap();
+    for bad in [
+        0x7FFF_FFFF_F000,
+        0x8000_0000_0000_0000,
+        0xffff_8000_0000_0000,
+        0xffff_ffff_ff60_0000, // vsyscall
+        u64::MAX,
+    ] {
+        assert_eq!(f.poke(1, bad), Err(Errno::EINVAL), "{bad:#x}");
+        assert_eq!(f.file.peek(1), Ok(0));
+        assert!(f.file.breakpoint(1).is_none());
+    }
+    // Eight bytes ending on the last user byte, enabled.
+    f.poke(0, 0x7FFF_FFFF_EFF8).unwrap();
+    f.poke(7, enable(0, W, L8)).unwrap();
+    assert_eq!(f.poke(0, 0x7FFF_FFFF_F000), Err(Errno::EINVAL));
+    assert_eq!(f.file.peek(0), Ok(0x7FFF_FFFF_EFF8));
+}
+
+#[test]
+fn a_disabled_slot_is_still_checked_against_its_fields() {
+    let mut f = File::new();
+    f.poke(2, A).unwrap();
+    f.poke(7, fields(2, W, L8)).unwrap(); // disabled, 8 bytes
+    assert_eq!(f.poke(2, A + 4), Err(Errno::EINVAL));
+    assert_eq!(f.file.peek(2), Ok(A));
+    f.poke(2, A + 8).unwrap();
+    // Fields the kernel cannot take fail in a disabled slot that exists.
+    assert_eq!(f.poke(7, fields(2, IO, L1)), Err(Errno::EINVAL));
+    assert_eq!(f.poke(7, fields(2, X, L4)), Err(Errno::EINVAL));
+    assert_eq!(f.file.peek(7), Ok(fields(2, W, L8)));
+}
+
+#[test]
+fn dr7_checks_each_slots_address_against_the_new_fields() {
+    let mut f = File::new();
+    f.poke(3, A + 2).unwrap();
+    assert_eq!(f.poke(7, enable(3, W, L4)), Err(Errno::EINVAL));
+    assert_eq!(f.file.peek(7), Ok(0));
+    assert!(f.file.request_id(3).is_none());
+    f.poke(7, enable(3, W, 0b01)).unwrap(); // 2 bytes: aligned
+    assert!(f.file.request_id(3).is_some());
+}
+
+#[test]
+fn a_refused_dr7_write_leaves_disabled_slots_as_execute_breakpoints() {
+    let mut f = File::new();
+    f.poke(0, A).unwrap();
+    f.poke(7, fields(0, W, L8)).unwrap();
+    assert_eq!(f.poke(0, A + 1), Err(Errno::EINVAL));
+    // Slot 1 is enabled with I/O fields: the write fails, slot 0 goes through the
+    // kernel's restore pass.
+    assert_eq!(
+        f.poke(7, fields(0, W, L8) | enable(1, IO, L1)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(f.file.peek(7), Ok(fields(0, W, L8)));
+    assert_eq!(f.file.breakpoint(0).unwrap().kind, SlotKind::Execute);
+    // So now any alignment is accepted.
+    f.poke(0, A + 1).unwrap();
+}
+
+#[test]
+fn a_refused_dr7_write_keeps_slots_it_created_and_restores_armed_ones() {
+    let mut f = File::new();
+    f.poke(1, A).unwrap();
+    f.poke(7, enable(1, RW, L4)).unwrap();
+    let armed = f.d.request(f.file.request_id(1).unwrap()).copied().unwrap();
+    // Slot 0 (no breakpoint) is enabled first, slot 1 changed, slot 2 has an I/O field.
+    let bad = enable(0, W, L1) | enable(1, W, L8) | enable(2, IO, L1);
+    assert_eq!(f.poke(7, bad), Err(Errno::EINVAL));
+    assert_eq!(f.file.peek(7), Ok(enable(1, RW, L4)));
+    // Slot 0 exists now (address 0, disabled execute); slot 1 is armed as before.
+    let created = f.file.breakpoint(0).unwrap();
+    assert_eq!(
+        (created.address, created.kind, created.enabled),
+        (0, SlotKind::Execute, false)
+    );
+    assert!(f.file.request_id(0).is_none());
+    let again = f.d.request(f.file.request_id(1).unwrap()).copied().unwrap();
+    assert_eq!(again, armed);
+    assert!(f.file.breakpoint(2).is_none());
+}
+
+#[test]
+fn no_free_slot_is_enospc_and_changes_nothing_armed() {
+    let mut f = File::new();
+    // A kernel user (kgdb-style) holds three of the four slots on every CPU.
+    for i in 0..3 {
+        let r = Request::builder(0xffff_8000_0000_1000 + 8 * i, 8, AccessKind::WRITE)
+            .origin(Origin::Kernel)
+            .privilege(PrivilegeFilter::KERNEL)
+            .build()
+            .unwrap();
+        f.d.register(r, &mut NoMemory).unwrap();
+    }
+    f.poke(0, A).unwrap();
+    f.poke(1, A + 8).unwrap();
+    f.poke(7, enable(0, W, L8)).unwrap();
+    let armed = f.file.request_id(0);
+    assert!(armed.is_some());
+    assert_eq!(
+        f.poke(7, enable(0, W, L8) | enable(1, W, L8)),
+        Err(Errno::ENOSPC)
+    );
+    assert_eq!(f.file.peek(7), Ok(enable(0, W, L8)));
+    assert!(f.file.request_id(1).is_none());
+    let r0 = f.d.request(f.file.request_id(0).unwrap()).copied().unwrap();
+    assert_eq!(r0.range().start(), A);
+    // Swapping which slot is on works: the write goes slot by slot, so slot 0 is
+    // disabled (its slot freed) before slot 1 asks for one.
+    f.poke(7, enable(1, W, L8)).unwrap();
+    assert!(f.file.request_id(0).is_none());
+    assert!(f.file.request_id(1).is_some());
+}
+
+#[test]
+fn flush_forgets_everything() {
+    let mut f = File::new();
+    f.poke(0, A).unwrap();
+    f.poke(7, enable(0, W, L8)).unwrap();
+    let id = f.file.request_id(0).unwrap();
+    f.file.flush(&mut f.d);
+    assert!(f.d.request(id).is_none());
+    assert_eq!(f.regs(), File::new().regs());
+}
+
+/// A CPU whose registers the test reads back: which physical slot holds which image.
+#[derive(Default)]
+struct FakeCpu {
+    installed: [Option<X86SlotImage>; 4],
+}
+
+impl RegisterAccess for FakeCpu {
+    type Image = X86SlotImage;
+    type Status = Dr6;
+    type Error = Errno;
+    fn install(&mut self, slot: SlotId, image: X86SlotImage) -> Result<(), Errno> {
+        self.installed[usize::from(slot.index())] = Some(image);
+        Ok(())
+    }
+    fn uninstall(&mut self, slot: SlotId) -> Result<(), Errno> {
+        self.installed[usize::from(slot.index())] = None;
+        Ok(())
+    }
+    fn read_status(&mut self) -> Result<Dr6, Errno> {
+        Ok(Dr6::RESET)
+    }
+    fn reset_status(&mut self) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn set_single_step(&mut self, _: bool) -> Result<(), Errno> {
+        Ok(())
+    }
+}
+impl MemoryRead for FakeCpu {
+    fn read_memory(&mut self, _: u64, buf: &mut [u8]) -> Result<(), MemoryReadError> {
+        buf.fill(0);
+        Ok(())
+    }
+}
+impl InstructionDecode for FakeCpu {
+    fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
+        Err(DecodeError::Unknown { pc })
+    }
+}
+impl InstructionEmulate for FakeCpu {
+    fn emulate(&mut self, pc: u64) -> Result<(), EmulateError> {
+        Err(EmulateError::Unsupported { pc })
+    }
+}
+
+#[test]
+fn a_hit_sets_the_ptrace_slots_bit_not_the_physical_ones() {
+    let mut f = File::new();
+    // Only ptrace slot 3 is used; the dispatcher puts it in physical slot 0.
+    f.poke(3, A).unwrap();
+    f.poke(7, enable(3, W, L4)).unwrap();
+    let mut cpu = FakeCpu::default();
+    assert!(f.d.switch_in(TASK, CpuId(0), &mut cpu).is_ok());
+    let physical = cpu
+        .installed
+        .iter()
+        .position(|i| i.is_some_and(|i| i.address() == A))
+        .unwrap();
+    let status = Dr6::from_bits_retain(Dr6::RESET.bits() | 1 << physical);
+    let frame = TrapFrame {
+        task: TASK,
+        cpu: CpuId(0),
+        pc: 0x40_1234,
+        mode: ExecutionMode::User,
+    };
+    let mut events = Vec::new();
+    let mut sink = |e| events.push(e);
+    f.d.handle_exception(&frame, status, &mut cpu, &mut sink)
+        .unwrap();
+    let stop = f.file.debug_exception(false, frame.pc, &events).unwrap();
+    assert_eq!(
+        stop,
+        SignalRecord {
+            signo: 5,
+            code: 4,
+            addr: 0x40_1234
+        }
+    );
+    assert_eq!(f.file.peek(6), Ok(0xFFFF_0FF8));
+    // A single step in the same exception: TRAP_TRACE, both bits.
+    let stop = f.file.debug_exception(true, frame.pc, &events).unwrap();
+    assert_eq!(stop.code, TRAP_TRACE);
+    assert_eq!(f.file.peek(6), Ok(0xFFFF_4FF8));
+    // An exception with nothing for ptrace: no stop, DR6 quiet.
+    assert_eq!(f.file.debug_exception(false, 0, []), None);
+    assert_eq!(f.file.peek(6), Ok(0xFFFF_0FF0));
+}
