@@ -61,6 +61,8 @@ mod step;
 
 #[cfg(feature = "linux-ptrace")]
 pub mod linux_ptrace;
+#[cfg(feature = "linux-ptrace")]
+pub mod ptrace_file;
 
 #[cfg(all(target_arch = "powerpc64", feature = "instructions"))]
 mod bare_metal;
