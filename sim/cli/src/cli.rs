@@ -78,6 +78,28 @@ pub enum Command {
     Plan(PlanArgs),
     /// A short guided tour of built-in scenarios.
     Demo,
+    /// Serve a scenario's program to the real gdb over the remote protocol: registers,
+    /// memory, continue, step, breakpoints, and hardware watchpoints through the HAL.
+    Gdbserver(GdbserverArgs),
+}
+
+/// `gdbserver`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct GdbserverArgs {
+    /// The scenario file (TOML): its memory, program and first task; its requests, raw
+    /// writes and schedule are not used (gdb owns the breakpoints).
+    pub scenario: PathBuf,
+    /// Address to wait on for one gdb connection (port 0: any free port; the bound address is
+    /// printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:1234")]
+    pub listen: String,
+    /// Architecture (default: the scenario's `arch`).
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
+    /// CPU profile (default: the scenario's profile for the architecture); a profile of the
+    /// other architecture selects that architecture.
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
 }
 
 /// `run`'s arguments.
@@ -311,6 +333,35 @@ pub(crate) fn compare_source(
     })
 }
 
+/// `gdbserver`: progress goes to stderr as it happens (the bound port, the labels), so the
+/// returned output only carries the final status.
+fn gdbserver(args: &GdbserverArgs, format: Format) -> Output {
+    let source = match scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return scenario_error("gdbserver", format, &e),
+    };
+    let arch = args
+        .arch
+        .or_else(|| args.profile.map(Profile::arch))
+        .unwrap_or(source.scenario.arch);
+    let profile = profile_for(&source, arch, args.profile);
+    match crate::gdb::serve(
+        &source,
+        arch,
+        profile,
+        &args.listen,
+        Box::new(std::io::stderr()),
+    ) {
+        Ok(_) => Output::default(),
+        Err(crate::gdb::ServeError::Scenario(e)) => scenario_error("gdbserver", format, &e),
+        Err(e) => Output {
+            stdout: String::new(),
+            stderr: format!("error: {e}\n"),
+            status: 1,
+        },
+    }
+}
+
 /// Run one parsed command line.
 #[must_use]
 pub fn execute(cli: &Cli, color: bool) -> Output {
@@ -439,6 +490,7 @@ pub fn execute(cli: &Cli, color: bool) -> Output {
             }
         }
         Command::Demo => crate::demo::run(p, format),
+        Command::Gdbserver(args) => gdbserver(args, format),
     }
 }
 

@@ -10,14 +10,15 @@
 //! [`hwbkpt_hal::Dispatcher`], with only what a kernel sees at the exception.
 //!
 //! On top of it: [`scenario`] (the versioned TOML scenario format), [`engine`] (a scenario
-//! run on one model, with its timeline), [`report`] (the JSON schema), and [`cli`] (the
-//! commands). The tool's guide and the scenario format are in `sim/cli/README.md`.
+//! run on one model, with its timeline), [`report`] (the JSON schema), [`gdb`] (a gdb remote
+//! stub whose hardware watchpoints go through the HAL), and [`cli`] (the commands). The tool's guide and the scenario format are in `sim/cli/README.md`.
 
 pub mod bridge;
 pub mod cli;
 mod compare;
 mod demo;
 pub mod engine;
+pub mod gdb;
 pub mod registers;
 pub mod report;
 pub mod scenario;

@@ -750,21 +750,37 @@ const RUN_BUDGET: u64 = 10_000;
 /// Stops a `run` without `steps` resumes through.
 const MAX_RESUMES: usize = 8;
 
-/// Run a scenario on model `I` with `profile`.
+/// A scenario's program and memory loaded into a new machine, its tasks spawned, nothing run
+/// and no request registered.
+pub struct Loaded<I: Model, K: Kernel<I>> {
+    /// The machine.
+    pub machine: Machine<I, K>,
+    /// The program as assembled for this model (labels, listing).
+    pub assembled: Assembled,
+    /// The scenario's tasks, in order (one user task at the program's start by default).
+    pub tasks: Vec<TaskId>,
+    /// Where the program is loaded.
+    pub code: u64,
+    /// The initial base register (the first memory region).
+    pub base: u64,
+}
+
+/// Build a machine of model `I` running `kernel`, and load the scenario's memory, program
+/// and tasks into it: what `run` does before it registers requests, and what `gdbserver`
+/// serves.
 ///
 /// # Errors
 /// [`ScenarioError`] for scenario content this architecture cannot run.
-#[allow(
-    clippy::too_many_lines,
-    reason = "one linear walk: machine, memory, tasks, requests, schedule"
-)]
-pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, ScenarioError> {
+pub fn load<I: Model, K: Kernel<I>>(
+    source: &Source,
+    isa: I,
+    kernel: K,
+) -> Result<Loaded<I, K>, ScenarioError> {
     let s = &source.scenario;
-    let (isa, arch) = I::build(profile);
     let code = s.code.map_or(I::CODE, |c| c.0);
     let base = s.memory.first().map_or(0, |r| r.get_ref().addr.0);
     let assembled = I::assemble(source, &s.program, code, base)?;
-    let mut m = Machine::new(isa, Observer::new(HalKernel::new(arch)), s.cpus);
+    let mut m = Machine::new(isa, kernel, s.cpus);
     let code_len = (assembled.bytes.len() as u64).max(1);
     m.memory_mut()
         .map(code, code_len, RegionAttributes::default());
@@ -819,6 +835,33 @@ pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, Sce
             .unwrap_or(code);
         tasks.push(m.spawn(I::context(entry, mode, base)));
     }
+    Ok(Loaded {
+        machine: m,
+        assembled,
+        tasks,
+        code,
+        base,
+    })
+}
+
+/// Run a scenario on model `I` with `profile`.
+///
+/// # Errors
+/// [`ScenarioError`] for scenario content this architecture cannot run.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one linear walk: machine, memory, tasks, requests, schedule"
+)]
+pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, ScenarioError> {
+    let s = &source.scenario;
+    let (isa, arch) = I::build(profile);
+    let Loaded {
+        machine: mut m,
+        assembled,
+        tasks,
+        code,
+        base,
+    } = load(source, isa, Observer::new(HalKernel::new(arch)))?;
     for raw in &s.raw {
         let w = raw.get_ref();
         if crate::scenario::raw_register_arch(&w.register) != Some(I::ARCH) {
