@@ -128,3 +128,78 @@ fn a_watch_on_a_registered_exception_stack_is_refused_for_every_origin() {
         ));
     }
 }
+
+/// CVE-2018-1000199 (issue 8): Linux's `modify_user_hw_breakpoint` disabled the breakpoint
+/// before validating the new attributes and, when they were refused (a user breakpoint
+/// moved to a kernel address), left it in a state a later re-enable armed on the kernel
+/// address. Through the ptrace-compatible file on the HAL, a refused modification must
+/// leave everything as it was: the same readback, the same request, the simulated CPU's
+/// debug registers bit-identical to a machine that never saw the refused write, and the
+/// old watch still firing.
+#[test]
+fn a_refused_move_to_a_kernel_address_keeps_the_old_watch_cve_2018_1000199() {
+    use hwbkpt::ptrace::Errno;
+    use hwbkpt_sim::x86::Width;
+    use hwbkpt_sim_cli::bridge::MemoryView;
+    use hwbkpt_x86::ptrace_file::X86PtraceFile;
+
+    const DR7_L0_WRITE_8: u64 = 0x1 | 0b1001 << 16;
+    let run = |refused_moves: &[u64]| {
+        let (mut m, task) = machine(|a| {
+            a.mov_imm(Reg::Rax, 0x1111)
+                .store(Width::B8, Reg::Rax, Mem::base(Reg::Rbx, 0))
+                .mov_imm(Reg::Rax, 0x2222)
+                .store(Width::B8, Reg::Rax, Mem::base(Reg::Rbx, 0))
+                .end();
+        });
+        let memory = m.memory().clone();
+        let mut file = X86PtraceFile::new(task);
+        let dispatcher = &mut m.kernel_mut().dispatcher;
+        let mem = &mut MemoryView(&memory);
+        file.poke(0, DATA, dispatcher, mem).unwrap();
+        file.poke(7, DR7_L0_WRITE_8, dispatcher, mem).unwrap();
+        let (readback, id) = (file.readback(), file.request_id(0).unwrap());
+        let request = *dispatcher.request(id).unwrap();
+        for &kernel in refused_moves {
+            assert_eq!(file.poke(0, kernel, dispatcher, mem), Err(Errno::EINVAL));
+            assert_eq!(file.readback(), readback, "{kernel:#x}: readback unchanged");
+            assert_eq!(file.request_id(0), Some(id), "{kernel:#x}: same request");
+            assert_eq!(dispatcher.request(id), Some(&request));
+            assert!(dispatcher.is_enabled(id));
+            // Re-writing the same DR7 (what a debugger does next) re-arms the old address.
+            file.poke(7, DR7_L0_WRITE_8, dispatcher, mem).unwrap();
+            assert_eq!(file.readback(), readback);
+        }
+        assert_eq!(
+            m.run(task, CpuId(0), 1000).unwrap().stop,
+            StopReason::Exited
+        );
+        let registers: Vec<u64> = (0..8)
+            .map(|n| m.regs(task).unwrap().debug().read(n).unwrap_or(u64::MAX))
+            .collect();
+        let hits: Vec<(u64, Vec<u8>)> = m
+            .kernel()
+            .events
+            .iter()
+            .filter(|e| e.request == file.request_id(0).unwrap())
+            .filter_map(|e| match e.kind {
+                EventKind::Hit(hit) => Some((e.pc, hit.values.unwrap().new_value().to_vec())),
+                EventKind::Disabled(_) => None,
+            })
+            .collect();
+        assert!(m.kernel().errors.is_empty());
+        (registers, hits)
+    };
+    let control = run(&[]);
+    assert_eq!(control.1.len(), 2, "both stores hit: {:?}", control.1);
+    assert!(control.0.contains(&DATA), "armed: {:x?}", control.0);
+    let refused = run(&[
+        0xffff_8000_0000_0000,
+        0xffff_ffff_8100_0000,
+        0xffff_ffff_ff60_0000,
+        0x7FFF_FFFF_F000,
+        0x8000_0000_0000_0000,
+    ]);
+    assert_eq!(refused.0, control.0, "debug registers bit-identical");
+    assert_eq!(refused.1, control.1, "the old watch fires as before");
+}
