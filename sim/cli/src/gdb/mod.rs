@@ -37,6 +37,8 @@ pub mod stop;
 pub mod target;
 
 mod ppc64;
+#[cfg(test)]
+mod tests;
 mod x86;
 
-pub use server::{Ended, ServeError, serve};
+pub use server::{Ended, ServeError, prepare, serve};

@@ -1,11 +1,12 @@
 //! `hwbkpt-sim gdbserver`: load a scenario onto one simulated CPU, wait for one gdb
 //! connection on a TCP address, serve it until gdb detaches or the task ends.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 
 use gdbstub::stub::{DisconnectReason, GdbStub};
-use hwbkpt_hal::CpuId;
+use hwbkpt_hal::{CpuId, TaskId};
 
 use super::kernel::GdbKernel;
 use super::model::GdbModel;
@@ -83,12 +84,17 @@ pub fn serve(
     }
 }
 
-fn serve_on<I: GdbModel>(
+/// The scenario loaded on model `I`, ready for gdb: the banner (regions, labels, what is not
+/// used) goes to `log`, which the target then keeps for its own lines. Returns the target
+/// and the program's labels.
+///
+/// # Errors
+/// [`ScenarioError`] for content the architecture cannot run.
+pub fn prepare<I: GdbModel>(
     source: &Source,
     profile: Profile,
-    listen: &str,
     mut log: Box<dyn Write + Send>,
-) -> Result<Ended, ServeError> {
+) -> Result<(SimTarget<I>, HashMap<String, u64>), ScenarioError> {
     let (isa, arch) = I::build(profile);
     let Loaded {
         mut machine,
@@ -130,9 +136,21 @@ fn serve_on<I: GdbModel>(
             tasks.len() - 1
         );
     }
-    let Some(task) = tasks.first().copied() else {
-        return Ok(Ended("the scenario has no task".to_owned()));
-    };
+    // `load` always spawns at least one task; a machine without one would only say so.
+    let task = tasks.first().copied().unwrap_or(TaskId(0));
+    Ok((
+        SimTarget::new(machine, task, CpuId(0), log),
+        assembled.labels,
+    ))
+}
+
+fn serve_on<I: GdbModel>(
+    source: &Source,
+    profile: Profile,
+    listen: &str,
+    log: Box<dyn Write + Send>,
+) -> Result<Ended, ServeError> {
+    let (mut target, _) = prepare::<I>(source, profile, log)?;
     let listener = TcpListener::bind(listen).map_err(|source| ServeError::Listen {
         addr: listen.to_owned(),
         source,
@@ -142,13 +160,14 @@ fn serve_on<I: GdbModel>(
         .map_or_else(|_| listen.to_owned(), |a| a.to_string());
     let mut setup: String = I::GDB_SETUP.iter().map(|c| format!(" -ex '{c}'")).collect();
     setup.push_str(&format!(" -ex 'target remote {bound}'"));
-    let _ = writeln!(log, "listening on {bound}; connect with: {}{setup}", I::GDB);
-    let _ = log.flush();
+    target.note(&format!(
+        "listening on {bound}; connect with: {}{setup}",
+        I::GDB
+    ));
     let (stream, peer) = listener.accept().map_err(ServeError::Accept)?;
     // Packets are small and answered one by one: do not wait to fill segments.
     let _ = stream.set_nodelay(true);
-    let _ = writeln!(log, "gdb connected from {peer}");
-    let mut target = SimTarget::new(machine, task, CpuId(0), log);
+    target.note(&format!("gdb connected from {peer}"));
     let ended = GdbStub::new(stream)
         .run_blocking::<EventLoop<I, TcpStream>>(&mut target)
         .map_err(|e| ServeError::Session(e.to_string()))?;

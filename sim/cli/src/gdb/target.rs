@@ -125,9 +125,11 @@ impl<I: GdbModel> SimTarget<I> {
         }
     }
 
-    /// Write one line to the log (a failing log must not stop the session).
-    pub(super) fn note(&mut self, line: &str) {
+    /// Write one line to the log, at once (a script may be waiting for it; a failing log
+    /// must not stop the session).
+    pub fn note(&mut self, line: &str) {
         let _ = writeln!(self.log, "{line}");
+        let _ = self.log.flush();
     }
 
     /// The task's PC.
