@@ -742,7 +742,7 @@ fn facts(profile: CpuProfile) -> Facts {
         reports_access: true,
         exact_old_values: true,
         hardware_filters_privilege: true,
-        unarmed_slot_starts: None,
+        reports_disabled_matches: false,
         granule: if profile.generation() == Generation::Power10 {
             granule_power10
         } else {

@@ -46,8 +46,7 @@
 mod support;
 
 use hwbkpt::{
-    AccessKind, AddressRange, CpuId, Delivery, Origin, PrivilegeFilter, Request, Scope, Statistics,
-    TaskId,
+    AccessKind, CpuId, Delivery, Origin, PrivilegeFilter, Request, Scope, Statistics, TaskId,
 };
 use hwbkpt_sim::x86::{
     Asm, DebugClass, Insn, Mem, Program, Reg, StringWidth, VecWidth, Width, X86, X86Context,
@@ -501,22 +500,6 @@ impl ProgramMap for X86Programs {
     }
 }
 
-/// Where each slot of an x86 plan starts: the range covered exactly by the fewest naturally
-/// aligned 1-, 2-, 4- and 8-byte pieces, in ascending order (DESIGN §1).
-fn aligned_piece_starts(range: AddressRange) -> Vec<u64> {
-    let mut starts = Vec::new();
-    let (mut at, end) = (range.start(), range.end());
-    while at < end {
-        let piece = [8, 4, 2, 1]
-            .into_iter()
-            .find(|&size| at % size == 0 && at + size <= end)
-            .unwrap_or(1);
-        starts.push(at);
-        at += piece;
-    }
-    starts
-}
-
 const fn facts(profile: SimProfile) -> Facts {
     Facts {
         data_timing: hwbkpt::Timing::After,
@@ -524,11 +507,7 @@ const fn facts(profile: SimProfile) -> Facts {
         reports_access: false,
         exact_old_values: false,
         hardware_filters_privilege: false,
-        unarmed_slot_starts: if profile.reports_disabled_matches {
-            Some(aligned_piece_starts)
-        } else {
-            None
-        },
+        reports_disabled_matches: profile.reports_disabled_matches,
         granule: |_| 1,
     }
 }
@@ -537,8 +516,12 @@ fn stop_of(exception: &X86Exception) -> Option<Stop> {
     match exception {
         X86Exception::Debug {
             class: DebugClass::Fault,
+            dr6,
             ..
-        } => Some(Stop::BeforeInstruction),
+        } => Some(Stop::BeforeInstruction {
+            // B0–B3: the slots the CPU reports, disabled ones included on some CPUs.
+            reported_slots: (dr6 & 0xF).count_ones(),
+        }),
         _ => None,
     }
 }

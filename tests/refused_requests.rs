@@ -1016,7 +1016,7 @@ fn dispatcher_coverage(name: &str, coverage: &Coverage) {
         coverage.compared_with_before > 0,
         "{name}: no refusal compared with before"
     );
-    for kind in ["NotUserAddress", "ForbiddenRange", "NoFreeSlot"] {
+    for kind in ["NotUserAddress", "ForbiddenRange", "Reserve"] {
         assert!(
             coverage
                 .refused_by_dispatcher

@@ -112,7 +112,7 @@ impl SlotId {
     }
 
     /// The slot with dense number `ordinal` (inverse of [`Self::ordinal`]).
-    const fn from_ordinal(ordinal: u32) -> Option<Self> {
+    pub(crate) const fn from_ordinal(ordinal: u32) -> Option<Self> {
         let per_pool = Self::MAX_PER_POOL as u32;
         let pool = match ordinal / per_pool {
             0 => PoolKind::Shared,

@@ -49,8 +49,8 @@ pub use access::AccessKind;
 pub use arch::{Capabilities, DebugArchitecture, ExceptionCause, SlotId, SlotPool, SlotSet};
 pub use dispatch::{
     DisableReason, DispatchError, Dispatcher, Event, EventKind, EventSink, ExecutionMode, Hit,
-    MAX_VALUE_BYTES, RequestId, Resolution, ResumeAction, SignalRecord, Statistics, TrapFrame,
-    ValueChange,
+    MAX_VALUE_BYTES, RequestId, Resolution, ResumeAction, SignalRecord, Statistics, SwitchError,
+    TrapFrame, ValueChange,
 };
 pub use error::RequestError;
 pub use hooks::{

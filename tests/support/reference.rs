@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hwbkpt::{
     AccessClass, AccessKind, AddressRange, CpuId, Delivery, DisableReason, MAX_VALUE_BYTES,
-    PrivilegeFilter, Request, RequestId, TaskId, Timing,
+    Pinning, PrivilegeFilter, Request, RequestId, Scope, Sharing, TaskId, Timing,
 };
 use hwbkpt_sim::{Memory, MemoryAccess, Mode, TraceEvent};
 
@@ -70,11 +70,13 @@ pub(crate) struct Facts {
     /// Whether the hardware applies the privilege filter (PPC64 PR/PNH/HYP); otherwise the
     /// hardware matches every mode and the layer filters (x86), so a mismatch is a stray.
     pub(crate) hardware_filters_privilege: bool,
-    /// Where a CPU reports slots that match but are disabled alongside a real hit (x86 CPUs
-    /// that set B bits for disabled slots), the first byte of each slot a request's range is
-    /// programmed into: the x86 backend disarms a slot by clearing its DR7 fields and leaving
-    /// DRn, which makes it a disabled instruction breakpoint on that byte.
-    pub(crate) unarmed_slot_starts: Option<fn(AddressRange) -> Vec<u64>>,
+    /// Whether the CPU reports slots that match but are disabled alongside a real hit (x86
+    /// CPUs that set B bits for disabled slots). The x86 backend disarms a slot by clearing its
+    /// DR7 fields and leaving DRn, and the reservation engine moves slot groups between slots
+    /// from one switch-in to the next, so which disabled slots still hold an address is the
+    /// hardware's state, not the requests': the model takes their number from the raw status
+    /// ([`Stop::BeforeInstruction`]).
+    pub(crate) reports_disabled_matches: bool,
     /// The matching granule of an access: the hardware compares whole granules (x86: 1, the
     /// exact bytes; PPC64: doublewords, 16 bytes for pre-POWER10 quadword accesses).
     pub(crate) granule: fn(&StaticAccess) -> u64,
@@ -108,8 +110,11 @@ pub(crate) trait ProgramMap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
     /// The CPU stopped before executing the instruction at the PC (x86 instruction
-    /// breakpoint fault).
-    BeforeInstruction,
+    /// breakpoint fault), reporting this many slots as matching (DR6 B bits).
+    BeforeInstruction {
+        /// Slots the status reports.
+        reported_slots: u32,
+    },
     /// The CPU stopped before the data access of the instruction at the PC (PPC64 DSI with
     /// the DABR-match bit).
     BeforeAccess,
@@ -317,27 +322,35 @@ impl Model<'_> {
     }
 
     /// The CPU stopped before executing the instruction at `pc` (x86 instruction breakpoint).
-    fn before_instruction(&mut self, task: TaskId, cpu: CpuId, pc: u64) {
+    fn before_instruction(&mut self, task: TaskId, cpu: CpuId, pc: u64, reported_slots: u32) {
         let mode = self.program.mode_at(task, pc);
         // Disarmed slots are reported only alongside a fault some armed slot raised.
         let faults = (0..self.watches.len()).any(|i| {
             self.is_execute_at(i, pc) && (self.armed(i, task, cpu) || self.stale(i, task, cpu))
         });
-        // Disarmed slots still holding this address, reported with the fault (as they are
-        // before this fault disables anything).
-        if let (true, Some(starts)) = (faults, self.facts.unarmed_slot_starts) {
+        // Disabled slots still holding this address, reported with the fault: every reported
+        // slot that no armed or stale breakpoint here explains. Armed requests with the
+        // identical program and scheduling share one slot (unless exclusive).
+        if faults && self.facts.reports_disabled_matches {
+            let mut shared: Vec<(Scope, Pinning, AddressRange)> = Vec::new();
+            let mut explained = 0u32;
             for index in 0..self.watches.len() {
-                let disarmed_here = !self.armed(index, task, cpu)
-                    && !self.stale(index, task, cpu)
-                    && self
-                        .programmed
-                        .get(&task)
-                        .is_some_and(|p| p.contains(&index));
-                if disarmed_here {
-                    let slots = starts(self.watch(index).range());
-                    self.out.strays += slots.iter().filter(|&&a| a == pc).count() as u64;
+                if !self.is_execute_at(index, pc) {
+                    continue;
+                }
+                let request = *self.watch(index);
+                if self.stale(index, task, cpu) || request.sharing() == Sharing::Exclusive {
+                    explained +=
+                        u32::from(self.armed(index, task, cpu) || self.stale(index, task, cpu));
+                } else if self.armed(index, task, cpu) {
+                    let key = (request.scope(), request.pinning(), request.range());
+                    if !shared.contains(&key) {
+                        shared.push(key);
+                        explained += 1;
+                    }
                 }
             }
+            self.out.strays += u64::from(reported_slots.saturating_sub(explained));
         }
         for index in 0..self.watches.len() {
             if !self.is_execute_at(index, pc) {
@@ -508,7 +521,7 @@ impl Model<'_> {
         {
             // No fault was taken: only right if no armed breakpoint is there (otherwise the
             // hits this produces are missing from the pipeline's events).
-            self.before_instruction(task, cpu, pc);
+            self.before_instruction(task, cpu, pc, 0);
         }
         if self.facts.data_timing == Timing::After {
             self.trap_after(task, cpu, next_pc, &accesses);
@@ -754,7 +767,9 @@ pub(crate) fn expected<E>(
                 pc,
                 status,
             } => match stop_of(status) {
-                Some(Stop::BeforeInstruction) => model.before_instruction(*task, *cpu, *pc),
+                Some(Stop::BeforeInstruction { reported_slots }) => {
+                    model.before_instruction(*task, *cpu, *pc, reported_slots);
+                }
                 Some(Stop::BeforeAccess) => model.before_access(*task, *cpu, *pc),
                 None => {}
             },

@@ -2,8 +2,9 @@
 //! trigger-before → continuous-trigger interlock (disarm, step or emulate, re-arm, deliver).
 
 use crate::{
-    AccessClass, AccessKind, AddressRange, DebugArchitecture, DecodedAccess, Delivery,
-    ExceptionEnvironment, PoolKind, RegisterAccess, SlotProgram, SlotSet, TaskId, Timing,
+    AccessClass, AccessKind, AddressRange, CpuId, DebugArchitecture, DecodedAccess, Delivery,
+    ExceptionEnvironment, PoolKind, RegisterAccess, SlotGroupId, SlotId, SlotProgram, SlotSet,
+    TaskId, Timing,
 };
 
 use super::event::{
@@ -12,8 +13,43 @@ use super::event::{
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
 use super::table::{Dispatcher, read_prefix};
 
-/// Most requests one exception reports: one per slot of the largest pool (no sharing).
-const MAX_HITS: usize = crate::MAX_PLAN_SLOTS;
+/// Most `after` consumers one interlock step delivers to. More consumers of one access than
+/// this (only possible when many share slots) are disabled with
+/// [`DisableReason::InterlockFull`], never dropped silently.
+const MAX_HITS: usize = 8;
+
+/// Most slot groups one step disarms: one per slot of a pool.
+const MAX_DISARMED: usize = SlotId::MAX_PER_POOL as usize;
+
+/// The slot groups a pending step disarmed. Groups, not slots: a task that migrates while
+/// its step is pending may find a group in another slot of the new CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct DisarmedGroups([Option<SlotGroupId>; MAX_DISARMED]);
+
+impl DisarmedGroups {
+    const NONE: Self = Self([None; MAX_DISARMED]);
+
+    fn with(mut self, group: SlotGroupId) -> Self {
+        if !self.contains(group)
+            && let Some(free) = self.0.iter_mut().find(|g| g.is_none())
+        {
+            *free = Some(group);
+        }
+        self
+    }
+
+    fn contains(&self, group: SlotGroupId) -> bool {
+        self.0.contains(&Some(group))
+    }
+
+    fn union(self, other: Self) -> Self {
+        other.iter().fold(self, Self::with)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = SlotGroupId> + '_ {
+        self.0.iter().flatten().copied()
+    }
+}
 
 /// A hit waiting for its instruction to complete.
 #[derive(Debug, Clone, Copy)]
@@ -30,11 +66,16 @@ pub(super) struct PendingHit {
 pub(super) struct PendingStep {
     pub(super) task: TaskId,
     pub(super) pc: u64,
-    pub(super) disarmed: SlotSet,
+    pub(super) disarmed: DisarmedGroups,
     hits: [Option<PendingHit>; MAX_HITS],
 }
 
 impl PendingStep {
+    /// Whether this step disarmed `group`.
+    pub(super) fn disarms(&self, group: SlotGroupId) -> bool {
+        self.disarmed.contains(group)
+    }
+
     /// This step and `later` (a new match of the same instruction) as one step: both sets of
     /// disarmed slots, every hit once, in request order (the order of their slots).
     fn merged_with(mut self, later: Self) -> Self {
@@ -53,16 +94,17 @@ impl PendingStep {
     }
 }
 
-/// Request indices touched by one exception, deduplicated, in slot order.
-struct Owners {
-    indices: [usize; MAX_HITS],
+/// Request indices touched by one exception, deduplicated. `N` is the
+/// request table's capacity, so every consumer fits.
+struct Owners<const N: usize> {
+    indices: [usize; N],
     len: usize,
 }
 
-impl Owners {
+impl<const N: usize> Owners<N> {
     const fn new() -> Self {
         Self {
-            indices: [0; MAX_HITS],
+            indices: [0; N],
             len: 0,
         }
     }
@@ -80,9 +122,49 @@ impl Owners {
     }
 }
 
-impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
-    Dispatcher<A, REQUESTS, TASKS>
+impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS: usize>
+    Dispatcher<A, REQUESTS, TASKS, CPUS>
 {
+    /// Every consumer of the groups loaded in `slots` of `cpu`, each once, in request order;
+    /// and how many of `slots` hold no group.
+    fn consumers_in(&self, cpu: CpuId, slots: SlotSet) -> (Owners<REQUESTS>, u64) {
+        let mut owners = Owners::new();
+        let mut unowned = 0;
+        for slot in slots.iter() {
+            let Some(group) = self.group_at(cpu, slot) else {
+                unowned += 1;
+                continue;
+            };
+            for index in self.consumers_of(group) {
+                owners.add(index);
+            }
+        }
+        // Events go out in request order, whichever slots the engine gave the requests.
+        if let Some(found) = owners.indices.get_mut(..owners.len) {
+            found.sort_unstable();
+        }
+        (owners, unowned)
+    }
+
+    /// Uninstall the slots of `group` on `cpu` once none of its consumers is enabled.
+    fn retire_if_idle<R>(
+        &self,
+        group: Option<SlotGroupId>,
+        cpu: CpuId,
+        regs: &mut R,
+    ) -> Result<(), R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+    {
+        let Some(group) = group.filter(|g| !self.group_enabled(*g)) else {
+            return Ok(());
+        };
+        for slot in self.slots_of_group(cpu, group).iter() {
+            regs.uninstall(slot)?;
+        }
+        Ok(())
+    }
+
     /// Handle one debug exception: decode the status, deliver events for the hits (in slot
     /// order), count strays, run or complete the interlock, and reset the status registers.
     ///
@@ -122,7 +204,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
 
         let data_before = self.arch.capabilities().data_timing == Timing::Before;
         let mut before_candidates = SlotSet::EMPTY;
-        let mut exact_owners = Owners::new();
+        let mut exact_slots = SlotSet::EMPTY;
         for slot in cause.slots.iter() {
             if !self.is_armed(slot, frame.task, frame.cpu) {
                 if cause.slots_exact {
@@ -136,11 +218,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             }
             if slot.pool() == PoolKind::Data && data_before {
                 before_candidates = before_candidates.with(slot);
-            } else if let Some(owner) = self.owner_of(slot) {
-                exact_owners.add(owner);
+            } else {
+                exact_slots = exact_slots.with(slot);
             }
         }
 
+        let (exact_owners, _) = self.consumers_in(frame.cpu, exact_slots);
         for &index in exact_owners.as_slice() {
             let action = self.deliver_exact(index, frame, context, sink)?;
             resolution.claimed = true;
@@ -170,7 +253,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     pub fn cancel_step<R>(
         &mut self,
         task: TaskId,
-        cpu: crate::CpuId,
+        cpu: CpuId,
         context: &mut R,
     ) -> Result<bool, R::Error>
     where
@@ -231,9 +314,20 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(ResumeAction::Resume);
         };
         let native = self.arch.capabilities().native_timing(access);
+        let group = self
+            .entry_at(index)
+            .and_then(|e| self.reservations.group(e.reservation));
+        let execute_address = self
+            .entry_at(index)
+            .and_then(|e| self.reservations.plan(e.reservation))
+            .and_then(|plan| plan.iter().next().map(|p| p.hardware_range().start()));
         let Some(entry) = self.entry_mut(index) else {
             return Ok(ResumeAction::Resume);
         };
+        if !entry.enabled {
+            // A consumer sharing the slot fired as a one-shot stop earlier: not armed for it.
+            return Ok(ResumeAction::Resume);
+        }
         let request = entry.request;
         // A breakpoint that signals before its instruction (x86 execute fault) faults again
         // on return unless the resume flag is set, whether or not anyone wanted the hit.
@@ -248,11 +342,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(resume);
         }
         let hit = if request.is_execute() {
-            let address = entry.plan.iter().next().map(|p| p.hardware_range().start());
             Hit {
                 timing: native,
                 access: Some(AccessKind::EXECUTE),
-                address,
+                address: execute_address,
                 values: None,
             }
         } else {
@@ -269,12 +362,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         };
         let one_shot = request.delivery() == Delivery::Before;
         if one_shot {
-            // Disabled until re-armed: its slots must stop matching too, or the stopped
-            // instruction faults again when the task resumes (a stop carries no resume flag).
+            // Disabled until re-armed: its slots must stop matching too (unless another
+            // consumer shares them), or the stopped instruction faults again when the task
+            // resumes (a stop carries no resume flag).
             entry.enabled = false;
-            for slot in entry.slot_set().iter() {
-                context.uninstall(slot)?;
-            }
+            self.retire_if_idle(group, frame.cpu, context)?;
         }
         self.stats.delivered_hits += 1;
         sink.deliver(Event {
@@ -303,7 +395,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     {
         let decoded = context.decode_access(frame.pc).ok().flatten();
         let Some(access) = decoded else {
-            let fired = self.slots_containing(candidates, reported_address);
+            let fired = self.slots_containing(frame.cpu, candidates, reported_address);
             self.disable_owners(
                 fired,
                 DisableReason::UndecodableInstruction,
@@ -314,7 +406,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(ResumeAction::Resume);
         };
         let (fired, explained) =
-            self.fired_slots(candidates, &access, frame.mode, reported_address);
+            self.fired_slots(frame.cpu, candidates, &access, frame.mode, reported_address);
         let Ok(access_range) = AddressRange::new(access.addr, u64::from(access.size)) else {
             self.disable_owners(
                 fired,
@@ -326,15 +418,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(ResumeAction::Resume);
         };
 
-        let mut owners = Owners::new();
+        let (owners, unowned) = if explained {
+            self.consumers_in(frame.cpu, fired)
+        } else {
+            (Owners::new(), 0)
+        };
         if explained {
-            let mut unowned = 0u64;
-            for slot in fired.iter() {
-                match self.owner_of(slot) {
-                    Some(owner) => owners.add(owner),
-                    None => unowned += 1,
-                }
-            }
             self.stats.stray_hits += unowned;
         } else {
             // No armed slot explains the match (stale state, uninstalled by the caller, or
@@ -342,11 +431,17 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             self.stats.stray_hits += 1;
         }
 
-        let mut real = Owners::new();
+        let mut real = Owners::<REQUESTS>::new();
         for &index in owners.as_slice() {
-            let is_real = self.entry_at(index).is_some_and(|e| {
-                e.enabled
-                    && e.request.range().overlaps(&access_range)
+            let Some(entry) = self.entry_at(index) else {
+                continue;
+            };
+            if !entry.enabled {
+                // Fired earlier as a one-shot stop; its slot is armed for another consumer.
+                continue;
+            }
+            let is_real = Some(entry).is_some_and(|e| {
+                e.request.range().overlaps(&access_range)
                     && e.request.access().intersects(access.kind)
                     && e.request.privilege().intersects(frame.mode.privilege())
                     && e.request.scope().covers(frame.task, frame.cpu)
@@ -409,13 +504,23 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             return Ok(ResumeAction::Resume);
         }
 
+        let disarmed = fired.iter().fold(DisarmedGroups::NONE, |set, slot| {
+            match self.group_at(frame.cpu, slot) {
+                Some(group) => set.with(group),
+                None => set,
+            }
+        });
         let mut step = PendingStep {
             task: frame.task,
             pc: frame.pc,
-            disarmed: fired,
+            disarmed,
             hits: [None; MAX_HITS],
         };
-        for (place, &index) in step.hits.iter_mut().zip(real.as_slice()) {
+        let (served, overflow) = real.as_slice().split_at(real.len.min(MAX_HITS));
+        for &index in overflow {
+            self.disable(index, DisableReason::InterlockFull, frame, sink);
+        }
+        for (place, &index) in step.hits.iter_mut().zip(served) {
             let Some(entry) = self.entry_at(index) else {
                 continue;
             };
@@ -435,7 +540,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
                 values,
             });
         }
-        for slot in fired.iter() {
+        for group in disarmed.iter() {
+            for slot in self.slots_of_group(frame.cpu, group).iter() {
+                context.uninstall(slot)?;
+            }
+        }
+        for slot in fired
+            .iter()
+            .filter(|s| self.group_at(frame.cpu, *s).is_none())
+        {
             context.uninstall(slot)?;
         }
         self.stats.steps += 1;
@@ -501,23 +614,25 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         if self.arch.capabilities().execute_timing != Timing::After {
             return Ok(());
         }
-        let mut owners = Owners::new();
-        for slot in self.armed_slots(frame.task, frame.cpu).iter() {
-            let matches = self.program_of(slot).is_some_and(|p| {
-                p.hardware_access().contains(AccessKind::EXECUTE)
-                    && p.hardware_range().contains(frame.pc)
-            });
-            // The hardware filters privilege: a breakpoint for another level never matched.
-            let privileged = self.owner_of(slot).filter(|&i| {
-                self.entry_at(i)
-                    .is_some_and(|e| e.request.privilege().intersects(frame.mode.privilege()))
-            });
-            if let (true, Some(owner)) = (matches, privileged) {
-                owners.add(owner);
-            }
-        }
+        let matching = self
+            .armed_slots(frame.task, frame.cpu)
+            .iter()
+            .filter(|slot| {
+                self.program_of(frame.cpu, *slot).is_some_and(|p| {
+                    p.hardware_access().contains(AccessKind::EXECUTE)
+                        && p.hardware_range().contains(frame.pc)
+                })
+            })
+            .fold(SlotSet::EMPTY, SlotSet::with);
+        let (owners, _) = self.consumers_in(frame.cpu, matching);
         for &index in owners.as_slice() {
-            self.deliver_exact(index, frame, context, sink)?;
+            // The hardware filters privilege: a breakpoint for another level never matched.
+            let privileged = self
+                .entry_at(index)
+                .is_some_and(|e| e.request.privilege().intersects(frame.mode.privilege()));
+            if privileged {
+                self.deliver_exact(index, frame, context, sink)?;
+            }
         }
         Ok(())
     }
@@ -587,20 +702,23 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         Ok(())
     }
 
-    /// Install again those of `slots` that are armed for `task` on `cpu`.
+    /// Install again the slots of `groups` on `cpu` that are armed for `task`.
     fn reinstall<R>(
         &mut self,
-        slots: SlotSet,
+        groups: DisarmedGroups,
         task: TaskId,
-        cpu: crate::CpuId,
+        cpu: CpuId,
         context: &mut R,
     ) -> Result<(), R::Error>
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        for slot in slots.iter().filter(|s| self.is_armed(*s, task, cpu)) {
-            if let Some(image) = self.image_of(slot) {
-                context.install(slot, image)?;
+        for group in groups.iter() {
+            let slots = self.slots_of_group(cpu, group);
+            for slot in slots.iter().filter(|s| self.is_armed(*s, task, cpu)) {
+                if let Some(image) = self.image_of(cpu, slot) {
+                    context.install(slot, image)?;
+                }
             }
         }
         Ok(())
@@ -612,6 +730,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     /// every candidate, so the step never re-triggers forever; `false` with those.
     fn fired_slots(
         &self,
+        cpu: CpuId,
         candidates: SlotSet,
         access: &DecodedAccess,
         mode: ExecutionMode,
@@ -627,31 +746,36 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
             .contains(mode.privilege());
         let fired = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
             let privilege_matches = !filtered
-                || self
-                    .owner_of(slot)
-                    .and_then(|i| self.entry_at(i))
-                    .is_some_and(|e| e.request.privilege().intersects(mode.privilege()));
+                || self.group_at(cpu, slot).is_some_and(|group| {
+                    self.consumers_of(group).any(|i| {
+                        self.entry_at(i)
+                            .is_some_and(|e| e.request.privilege().intersects(mode.privilege()))
+                    })
+                });
             let fires = privilege_matches
-                && self.program_of(slot).is_some_and(|p| {
+                && self.program_of(cpu, slot).is_some_and(|p| {
                     window.is_some_and(|w| p.hardware_range().overlaps(&w))
                         && p.hardware_access().intersects(access.kind)
                 });
             if fires { set.with(slot) } else { set }
         });
         if fired.is_empty() {
-            (self.slots_containing(candidates, reported_address), false)
+            (
+                self.slots_containing(cpu, candidates, reported_address),
+                false,
+            )
         } else {
             (fired, true)
         }
     }
 
-    fn slots_containing(&self, candidates: SlotSet, address: Option<u64>) -> SlotSet {
+    fn slots_containing(&self, cpu: CpuId, candidates: SlotSet, address: Option<u64>) -> SlotSet {
         let Some(address) = address else {
             return candidates;
         };
         let matching = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
             if self
-                .program_of(slot)
+                .program_of(cpu, slot)
                 .is_some_and(|p| p.hardware_range().contains(address))
             {
                 set.with(slot)
@@ -666,7 +790,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         }
     }
 
-    /// Disable every request owning one of `slots`, uninstall their slots, and tell them.
+    /// Disable every enabled consumer of the groups in `slots`, uninstall their slots, and
+    /// tell them.
     fn disable_owners<R, S>(
         &mut self,
         slots: SlotSet,
@@ -679,32 +804,40 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
         S: EventSink,
     {
-        let mut owners = Owners::new();
-        for slot in slots.iter() {
-            if let Some(owner) = self.owner_of(slot) {
-                owners.add(owner);
-            }
-        }
+        let (owners, _) = self.consumers_in(frame.cpu, slots);
         for &index in owners.as_slice() {
-            let id = self.id_of(index);
-            let Some(entry) = self.entry_mut(index) else {
-                continue;
-            };
-            entry.enabled = false;
-            let owned = entry.slot_set();
-            for slot in owned.iter() {
-                context.uninstall(slot)?;
+            self.disable(index, reason, frame, sink);
+        }
+        for slot in slots.iter() {
+            match self.group_at(frame.cpu, slot) {
+                Some(group) => self.retire_if_idle(Some(group), frame.cpu, context)?,
+                None => context.uninstall(slot)?,
             }
-            self.stats.disabled += 1;
-            sink.deliver(Event {
-                request: id,
-                task: frame.task,
-                cpu: frame.cpu,
-                pc: frame.pc,
-                kind: EventKind::Disabled(reason),
-            });
         }
         Ok(())
+    }
+
+    /// Disable one enabled consumer and tell it why.
+    fn disable<S: EventSink>(
+        &mut self,
+        index: usize,
+        reason: DisableReason,
+        frame: &TrapFrame,
+        sink: &mut S,
+    ) {
+        let id = self.id_of(index);
+        let Some(entry) = self.entry_mut(index).filter(|e| e.enabled) else {
+            return;
+        };
+        entry.enabled = false;
+        self.stats.disabled += 1;
+        sink.deliver(Event {
+            request: id,
+            task: frame.task,
+            cpu: frame.cpu,
+            pc: frame.pc,
+            kind: EventKind::Disabled(reason),
+        });
     }
 }
 
@@ -751,8 +884,8 @@ fn copy_prefix(dst: &mut [u8], src: &[u8; MAX_VALUE_BYTES]) {
 }
 
 /// x86: old = the value last observed by the layer, new = now; the snapshot moves forward.
-fn last_observed_change<A: DebugArchitecture, E: ExceptionEnvironment>(
-    entry: &mut super::table::Entry<A>,
+fn last_observed_change<E: ExceptionEnvironment>(
+    entry: &mut super::table::Entry,
     context: &mut E,
 ) -> ValueChange {
     let range = entry.request.range();

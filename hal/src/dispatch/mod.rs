@@ -1,9 +1,8 @@
 //! The exception pipeline: from a debug exception's raw status to consumer events.
 //!
-//! A [`Dispatcher`] owns the registered requests and the per-task single-step interlock.
-//! Until reservation lands, slots come from a fixed table: first fit, no sharing, and a
-//! request is accepted only when its pool has enough slots free *globally*, so every
-//! combination of scopes fits the hardware at once.
+//! A [`Dispatcher`] owns the registered requests, the [`Reservations`](crate::Reservations)
+//! engine that schedules their slots (pinned or flexible, shared or exclusive, per CPU and per
+//! task), what each CPU has loaded, and the per-task single-step interlock.
 //!
 //! The kernel calls three things:
 //! - [`Dispatcher::switch_in`] whenever a task starts running on a CPU (context switch,
@@ -22,7 +21,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use error::DispatchError;
+pub use error::{DispatchError, SwitchError};
 pub use event::{
     DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, SignalRecord,
     ValueChange,

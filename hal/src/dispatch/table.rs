@@ -1,14 +1,15 @@
-//! The dispatcher's tables: registered requests with their slots, and pending steps.
+//! The dispatcher's tables: registered requests, the reservation engine that gives them
+//! slots, what each CPU has loaded, and pending steps.
 
 use crate::{
-    AddressRange, CpuId, DebugArchitecture, ForbiddenRanges, ForbiddenRegion, Forbids,
-    MAX_PLAN_SLOTS, MemoryRead, Plan, PoolKind, RegisterAccess, RegistryError, Request, SlotId,
-    SlotSet, TaskId,
+    AddressRange, CpuId, DebugArchitecture, FixedReservations, ForbiddenRanges, ForbiddenRegion,
+    Forbids, MemoryRead, Plan, RegisterAccess, RegistryError, Request, ReservationId,
+    ReservationStatus, SlotGroupId, SlotId, SlotSet, TaskId,
 };
 
-use super::DispatchError;
 use super::event::{MAX_VALUE_BYTES, RequestId};
 use super::interlock::PendingStep;
+use super::{DispatchError, SwitchError};
 
 /// Counters a kernel can export (e.g. in debugfs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,66 +33,106 @@ pub(super) struct Snapshot {
     pub(super) valid: bool,
 }
 
-/// One slot assigned to a request: which slot, the program it runs, its encoded image.
-pub(super) type AssignedSlot<A> = (
-    SlotId,
-    <A as DebugArchitecture>::Program,
-    <A as DebugArchitecture>::SlotImage,
-);
-
-/// The slots a request occupies, in plan order.
-pub(super) type AssignedSlots<A> = [Option<AssignedSlot<A>>; MAX_PLAN_SLOTS];
-
+/// One registered consumer. Its slots belong to its reservation's slot group, which it may
+/// share with other consumers of the identical hardware program.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Entry<A: DebugArchitecture> {
+pub(super) struct Entry {
+    pub(super) reservation: ReservationId,
     pub(super) request: Request,
-    pub(super) plan: Plan<A::Program>,
-    pub(super) slots: AssignedSlots<A>,
     pub(super) enabled: bool,
     pub(super) snapshot: Snapshot,
 }
 
-impl<A: DebugArchitecture> Entry<A> {
-    pub(super) fn slot_set(&self) -> SlotSet {
-        self.slots
-            .iter()
-            .flatten()
-            .fold(SlotSet::EMPTY, |set, (slot, _, _)| set.with(*slot))
+/// What one slot of a CPU runs since the last switch-in there: the slot group, the program
+/// and its encoded image.
+pub(super) type LoadedProgram<A> = (
+    SlotGroupId,
+    <A as DebugArchitecture>::Program,
+    <A as DebugArchitecture>::SlotImage,
+);
+
+/// What a CPU has loaded: for which task, and each slot's program (by [`SlotId`] ordinal).
+pub(super) struct CpuSlots<A: DebugArchitecture> {
+    pub(super) task: Option<TaskId>,
+    pub(super) slots: [Option<LoadedProgram<A>>; SlotId::ORDINALS],
+}
+
+impl<A: DebugArchitecture> CpuSlots<A> {
+    const fn empty() -> Self {
+        Self {
+            task: None,
+            slots: [None; SlotId::ORDINALS],
+        }
     }
 }
 
-/// The exception pipeline's state for one machine: registered requests, their slots, and the
-/// per-task single-step interlock. Fixed capacity (`REQUESTS` requests, `TASKS` tasks with a
-/// step pending at once); no allocation; never panics.
-pub struct Dispatcher<A: DebugArchitecture, const REQUESTS: usize = 16, const TASKS: usize = 16> {
+/// The exception pipeline's state for one machine: registered requests, the reservation
+/// engine that schedules their slots, what each CPU has loaded, and the per-task
+/// single-step interlock.
+///
+/// Fixed capacity, no allocation, never panics: `REQUESTS` registered requests, `TASKS`
+/// tasks (the reservation engine's task table, of which 7/8 of the places are usable, and as
+/// many tasks with a step pending at once), `CPUS` CPUs.
+///
+/// Slots come from [`Reservations`](crate::Reservations): requests with the identical
+/// hardware program share one slot (each still gets its own events) unless one of them is
+/// [`Sharing::Exclusive`](crate::Sharing::Exclusive); a pinned request is refused when some
+/// CPU it may run on has no room for it; a flexible one is accepted and armed in rotation
+/// when room exists ([`Dispatcher::status`] says whether it is armed and how many windows it
+/// missed).
+pub struct Dispatcher<
+    A: DebugArchitecture,
+    const REQUESTS: usize = 16,
+    const TASKS: usize = 16,
+    const CPUS: usize = 8,
+> {
     pub(super) arch: A,
-    pub(super) entries: [Option<Entry<A>>; REQUESTS],
+    pub(super) reservations: FixedReservations<A::Program, CPUS, REQUESTS, TASKS>,
+    /// Per-consumer state, at the index of its reservation.
+    pub(super) entries: [Option<Entry>; REQUESTS],
     pub(super) generations: [u16; REQUESTS],
+    pub(super) loaded: [CpuSlots<A>; CPUS],
     pub(super) pending: [Option<PendingStep>; TASKS],
     pub(super) stats: Statistics,
     /// Regions the embedding kernel forbids (checked before anything else at registration).
     pub(super) forbidden: ForbiddenRanges,
     /// How many entries of `pending` are in use.
     pub(super) stepping_tasks: usize,
-    /// The entry owning each slot (by [`SlotId`] ordinal): exception handling looks slots up
-    /// here instead of walking the requests.
-    pub(super) slot_owner: [Option<u16>; SlotId::ORDINALS],
 }
 
-impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
-    Dispatcher<A, REQUESTS, TASKS>
+impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS: usize>
+    Dispatcher<A, REQUESTS, TASKS, CPUS>
 {
-    /// A dispatcher for the CPU described by `arch`, with no request.
+    /// A dispatcher for `CPUS` online CPUs of the CPU `arch` describes, with no request.
     pub fn new(arch: A) -> Self {
+        let reservations = FixedReservations::for_every_cpu(arch.capabilities());
+        Self::with_reservations(arch, reservations)
+    }
+
+    /// A dispatcher for CPUs `0..online` (pinned all-CPU requests must fit on each of them).
+    ///
+    /// # Errors
+    /// [`DispatchError::Reserve`] with [`ReserveError::TooManyCpus`](crate::ReserveError::TooManyCpus)
+    /// when `online > CPUS`.
+    pub fn with_online_cpus(arch: A, online: u32) -> Result<Self, DispatchError> {
+        let reservations = FixedReservations::new(arch.capabilities(), online)?;
+        Ok(Self::with_reservations(arch, reservations))
+    }
+
+    fn with_reservations(
+        arch: A,
+        reservations: FixedReservations<A::Program, CPUS, REQUESTS, TASKS>,
+    ) -> Self {
         Self {
             arch,
-            entries: core::array::from_fn(|_| None),
+            reservations,
+            entries: [None; REQUESTS],
             generations: [0; REQUESTS],
+            loaded: core::array::from_fn(|_| CpuSlots::empty()),
             pending: [None; TASKS],
             stats: Statistics::default(),
             stepping_tasks: 0,
             forbidden: ForbiddenRanges::new(),
-            slot_owner: [None; SlotId::ORDINALS],
         }
     }
 
@@ -105,13 +146,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.stats
     }
 
-    /// Check the kernel's forbidden regions, validate, plan, allocate slots (first fit), encode, and remember the value of the
-    /// watched bytes as the first "last observed" value. Nothing is installed until the next
-    /// [`switch_in`](Self::switch_in) of a task the request covers.
+    /// Check the kernel's forbidden regions, validate and plan the request, reserve its slots
+    /// (sharing a slot group with identical programs unless exclusive), and remember the
+    /// value of the watched bytes as the first "last observed" value. Nothing is installed
+    /// until the next [`switch_in`](Self::switch_in) of a task the request covers.
     ///
     /// # Errors
-    /// [`DispatchError::Request`] for invalid, forbidden or impossible requests,
-    /// [`DispatchError::NoFreeSlot`], [`DispatchError::TableFull`].
+    /// [`DispatchError::Request`] for invalid, forbidden or impossible requests;
+    /// [`DispatchError::Reserve`] when a pinned request does not fit (the error names the
+    /// full CPU) or the tables are full. Nothing changes when it is refused.
     pub fn register(
         &mut self,
         request: Request,
@@ -119,41 +162,60 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     ) -> Result<RequestId, DispatchError> {
         self.forbidden.check(&request)?;
         let plan = self.arch.prepare(&request)?;
-        let index = self
-            .entries
-            .iter()
-            .position(Option::is_none)
-            .ok_or(DispatchError::TableFull { capacity: REQUESTS })?;
-        let slots = self.allocate(&plan)?;
-        let mut snapshot = Snapshot {
-            bytes: [0; MAX_VALUE_BYTES],
-            valid: false,
-        };
-        if request.access().is_data() {
-            snapshot.valid = read_prefix(memory, request.range(), &mut snapshot.bytes);
-        }
+        let reservation = self.reservations.reserve(request, plan)?;
+        let index = reservation.slot_index();
         let (Some(place), Some(generation)) =
             (self.entries.get_mut(index), self.generations.get_mut(index))
         else {
-            return Err(DispatchError::TableFull { capacity: REQUESTS });
+            // The engine's records and ours have the same capacity: unreachable, but give
+            // the slots back rather than keep a reservation nobody can name.
+            let _released = self.reservations.release(reservation);
+            return Err(DispatchError::UnknownRequest);
         };
         *generation = generation.wrapping_add(1);
         let generation = *generation;
         *place = Some(Entry {
+            reservation,
             request,
-            plan,
-            slots,
             enabled: true,
-            snapshot,
+            snapshot: snapshot_of(&request, memory),
         });
-        let owner = u16::try_from(index).ok();
-        for (slot, _, _) in slots.iter().flatten() {
-            self.set_owner(*slot, owner);
-        }
         Ok(RequestId {
             index: u16::try_from(index).unwrap_or(u16::MAX),
             generation,
         })
+    }
+
+    /// Replace the request behind `id`, atomically: the new form goes through the same
+    /// checks as [`register`](Self::register), and if any refuses it, the old request stays
+    /// exactly as it was (its slots, its sharing, its enabled state, its register images).
+    /// A modified request is enabled, and its "last observed" value is read again.
+    ///
+    /// This is the shape of a debugger moving a watchpoint: a refused move (say, to a kernel
+    /// address) must leave the previous, valid watch armed — not nothing, and not the new
+    /// address.
+    ///
+    /// # Errors
+    /// [`DispatchError::UnknownRequest`], else as [`register`](Self::register).
+    pub fn modify(
+        &mut self,
+        id: RequestId,
+        request: Request,
+        memory: &mut impl MemoryRead,
+    ) -> Result<(), DispatchError> {
+        let reservation = self
+            .entry(id)
+            .ok_or(DispatchError::UnknownRequest)?
+            .reservation;
+        self.forbidden.check(&request)?;
+        let plan = self.arch.prepare(&request)?;
+        self.reservations.modify(reservation, request, plan)?;
+        if let Some(entry) = self.entry_mut(id.index()) {
+            entry.request = request;
+            entry.enabled = true;
+            entry.snapshot = snapshot_of(&request, memory);
+        }
+        Ok(())
     }
 
     /// Refuse, from now on, every request that overlaps `region` (or, for
@@ -170,17 +232,16 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.forbidden.forbid(region, forbids)
     }
 
-    /// Forget a request. Its slots are freed; the next [`switch_in`](Self::switch_in) on each
-    /// CPU uninstalls them. A step pending for it completes without delivering.
+    /// Forget a request. Its reservation is released; the next
+    /// [`switch_in`](Self::switch_in) on each CPU uninstalls its slots (unless other
+    /// consumers share them). A step pending for it completes without delivering.
     ///
     /// # Errors
     /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
     pub fn release(&mut self, id: RequestId) -> Result<Request, DispatchError> {
         let entry = self.entry(id).ok_or(DispatchError::UnknownRequest)?;
-        let (request, slots) = (entry.request, entry.slots);
-        for (slot, _, _) in slots.iter().flatten() {
-            self.set_owner(*slot, None);
-        }
+        let (request, reservation) = (entry.request, entry.reservation);
+        self.reservations.release(reservation)?;
         if let Some(place) = self.entries.get_mut(id.index()) {
             *place = None;
         }
@@ -192,16 +253,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     /// # Errors
     /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
     pub fn rearm(&mut self, id: RequestId) -> Result<(), DispatchError> {
-        let index = id.index();
-        match self.entry(id) {
-            Some(_) => {
-                if let Some(entry) = self.entry_mut(index) {
-                    entry.enabled = true;
-                }
-                Ok(())
-            }
-            None => Err(DispatchError::UnknownRequest),
+        self.entry(id).ok_or(DispatchError::UnknownRequest)?;
+        if let Some(entry) = self.entry_mut(id.index()) {
+            entry.enabled = true;
         }
+        Ok(())
     }
 
     /// The request behind an id, if it is registered.
@@ -213,7 +269,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
     /// The plan chosen for a request.
     #[must_use]
     pub fn plan(&self, id: RequestId) -> Option<&Plan<A::Program>> {
-        self.entry(id).map(|e| &e.plan)
+        self.reservations.plan(self.entry(id)?.reservation)
     }
 
     /// Whether the request is enabled (not fired as one-shot, not disabled).
@@ -222,46 +278,100 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         self.entry(id).is_some_and(|e| e.enabled)
     }
 
-    /// Program the registers for `task` starting to run on `cpu`: install every slot of an
-    /// enabled request covering them (except slots the task's own pending step disarmed), and
-    /// uninstall every other slot.
+    /// Whether the request's slots are armed (always, for a pinned request whose scope
+    /// runs; for a flexible one, whether the most recent switch-in that covered it found
+    /// room) and how many scheduling windows it missed: hits in a missed window were not
+    /// seen, and this is how the consumer is told.
+    #[must_use]
+    pub fn status(&self, id: RequestId) -> Option<ReservationStatus> {
+        self.reservations.status(self.entry(id)?.reservation)
+    }
+
+    /// The reservation engine (read-only): usage per CPU and pool, sharers, groups.
+    #[must_use]
+    pub const fn reservations(&self) -> &FixedReservations<A::Program, CPUS, REQUESTS, TASKS> {
+        &self.reservations
+    }
+
+    /// Program the registers for `task` starting to run on `cpu` (context switch, migration,
+    /// return after a registration change): ask the reservation engine which slot groups to
+    /// load there, install their slots (except groups the task's own pending step disarmed,
+    /// and groups whose every consumer is disabled), and uninstall every other slot.
     ///
     /// # Errors
-    /// The register backend's error; slots before the failing one are already written.
-    pub fn switch_in<R>(&mut self, task: TaskId, cpu: CpuId, regs: &mut R) -> Result<(), R::Error>
+    /// [`SwitchError::UnknownCpu`] (nothing written), or the register backend's error (slots
+    /// before the failing one are already written).
+    pub fn switch_in<R>(
+        &mut self,
+        task: TaskId,
+        cpu: CpuId,
+        regs: &mut R,
+    ) -> Result<(), SwitchError<R::Error>>
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        let armed = self.armed_slots(task, cpu);
+        let online = self.reservations.online_cpus();
+        let unknown = || SwitchError::UnknownCpu { cpu, online };
+        let assignment = self
+            .reservations
+            .switch_in(task, cpu)
+            .map_err(|_| unknown())?;
+        let Some(state) = usize::try_from(cpu.0)
+            .ok()
+            .and_then(|c| self.loaded.get_mut(c))
+        else {
+            return Err(unknown());
+        };
+        let previous = core::mem::replace(&mut state.slots, [None; SlotId::ORDINALS]);
+        state.task = Some(task);
+        for loaded in assignment.iter() {
+            let ordinal = loaded.slot.ordinal();
+            // A group that keeps its slot keeps its image: no need to encode it again.
+            let kept = previous
+                .get(ordinal)
+                .copied()
+                .flatten()
+                .filter(|(group, program, _)| *group == loaded.group && *program == loaded.program);
+            let image = match kept {
+                Some((_, _, image)) => Some(image),
+                // `prepare` accepted this program for this pool, so encoding cannot fail;
+                // if it ever did, the slot stays empty rather than half programmed.
+                None => self.arch.encode(loaded.slot, &loaded.program).ok(),
+            };
+            if let (Some(image), Some(place)) = (image, state.slots.get_mut(ordinal)) {
+                *place = Some((loaded.group, loaded.program, image));
+            }
+        }
         for pool in self.arch.capabilities().pools {
             for index in 0..pool.count {
                 let Some(slot) = SlotId::new(pool.kind, index) else {
                     continue;
                 };
-                match self.image_of(slot).filter(|_| armed.contains(slot)) {
-                    Some(image) => regs.install(slot, image)?,
-                    None => regs.uninstall(slot)?,
+                let image = self
+                    .loaded_at(cpu, slot)
+                    .filter(|_| self.is_armed(slot, task, cpu))
+                    .map(|(_, _, image)| image);
+                match image {
+                    Some(image) => regs.install(slot, image),
+                    None => regs.uninstall(slot),
                 }
+                .map_err(SwitchError::Register)?;
             }
         }
         Ok(())
     }
 
-    /// The slots that are armed while `task` runs on `cpu`.
+    /// The slots that are armed while `task` runs on `cpu` (as of the last
+    /// [`switch_in`](Self::switch_in) there; empty if another task was switched in last).
     #[must_use]
     pub fn armed_slots(&self, task: TaskId, cpu: CpuId) -> SlotSet {
-        let disarmed = self
-            .pending_for(task)
-            .map_or(SlotSet::EMPTY, |p| p.disarmed);
-        self.entries
-            .iter()
-            .flatten()
-            .filter(|e| e.enabled && e.request.scope().covers(task, cpu))
-            .fold(SlotSet::EMPTY, |set, e| set.union(e.slot_set()))
-            .difference(disarmed)
+        (0..ORDINALS)
+            .filter_map(SlotId::from_ordinal)
+            .filter(|slot| self.is_armed(*slot, task, cpu))
+            .fold(SlotSet::EMPTY, SlotSet::with)
     }
 
-    pub(super) fn entry(&self, id: RequestId) -> Option<&Entry<A>> {
+    pub(super) fn entry(&self, id: RequestId) -> Option<&Entry> {
         if self.generations.get(id.index()) != Some(&id.generation) {
             return None;
         }
@@ -275,93 +385,112 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize>
         }
     }
 
-    /// The registered entry (index) owning `slot`.
-    pub(super) fn owner_of(&self, slot: SlotId) -> Option<usize> {
-        self.slot_owner
-            .get(slot.ordinal())
-            .copied()
-            .flatten()
-            .map(usize::from)
-    }
-
-    fn set_owner(&mut self, slot: SlotId, owner: Option<u16>) {
-        if let Some(place) = self.slot_owner.get_mut(slot.ordinal()) {
-            *place = owner;
-        }
-    }
-
     /// The entry at a table index, if one is registered there. (Indexing goes through
     /// `get` everywhere in dispatch, so a kernel embedding it links no panic path.)
-    pub(super) fn entry_at(&self, index: usize) -> Option<&Entry<A>> {
+    pub(super) fn entry_at(&self, index: usize) -> Option<&Entry> {
         self.entries.get(index)?.as_ref()
     }
 
     /// The entry at a table index, mutably.
-    pub(super) fn entry_mut(&mut self, index: usize) -> Option<&mut Entry<A>> {
+    pub(super) fn entry_mut(&mut self, index: usize) -> Option<&mut Entry> {
         self.entries.get_mut(index)?.as_mut()
     }
 
-    fn assigned(&self, slot: SlotId) -> Option<&AssignedSlot<A>> {
-        let entry = self.entries.get(self.owner_of(slot)?)?.as_ref()?;
-        entry.slots.iter().flatten().find(|(s, _, _)| *s == slot)
+    /// The consumers (entry indices) sharing `group`, in reservation order.
+    pub(super) fn consumers_of(&self, group: SlotGroupId) -> impl Iterator<Item = usize> + '_ {
+        self.reservations
+            .sharers(group)
+            .map(ReservationId::slot_index)
+            .filter(|&index| self.entry_at(index).is_some())
     }
 
-    pub(super) fn image_of(&self, slot: SlotId) -> Option<A::SlotImage> {
-        self.assigned(slot).map(|(_, _, image)| *image)
+    fn cpu_slots(&self, cpu: CpuId) -> Option<&CpuSlots<A>> {
+        self.loaded.get(usize::try_from(cpu.0).ok()?)
     }
 
-    pub(super) fn program_of(&self, slot: SlotId) -> Option<A::Program> {
-        self.assigned(slot).map(|(_, program, _)| *program)
-    }
-
-    /// Whether `slot` is armed while `task` runs on `cpu` (the per-slot form of
-    /// [`armed_slots`](Self::armed_slots), for the exception path).
-    pub(super) fn is_armed(&self, slot: SlotId, task: TaskId, cpu: CpuId) -> bool {
-        let owned_and_covering = self
-            .owner_of(slot)
-            .and_then(|index| self.entries.get(index)?.as_ref())
-            .is_some_and(|e| e.enabled && e.request.scope().covers(task, cpu));
-        owned_and_covering
-            && !self
-                .pending_for(task)
-                .is_some_and(|p| p.disarmed.contains(slot))
-    }
-
-    fn allocate(&self, plan: &Plan<A::Program>) -> Result<AssignedSlots<A>, DispatchError> {
-        let mut slots = [None; MAX_PLAN_SLOTS];
-        let Some(pool_kind) = plan.pool() else {
-            return Ok(slots);
-        };
-        let count = self.pool_count(pool_kind);
-        let used = self
-            .entries
-            .iter()
+    /// What `slot` of `cpu` runs since the last switch-in there.
+    pub(super) fn loaded_at(&self, cpu: CpuId, slot: SlotId) -> Option<LoadedProgram<A>> {
+        self.cpu_slots(cpu)?
+            .slots
+            .get(slot.ordinal())
+            .copied()
             .flatten()
-            .fold(SlotSet::EMPTY, |set, e| set.union(e.slot_set()));
-        let mut free = (0..count)
-            .filter_map(|i| SlotId::new(pool_kind, i))
-            .filter(|s| !used.contains(*s));
-        let free_count = u8::try_from(free.clone().count()).unwrap_or(u8::MAX);
-        for (place, program) in slots.iter_mut().zip(plan.iter()) {
-            let slot = free.next().ok_or(DispatchError::NoFreeSlot {
-                pool: pool_kind,
-                needed: u8::try_from(plan.len()).unwrap_or(u8::MAX),
-                free: free_count,
-            })?;
-            let image = self.arch.encode(slot, program)?;
-            *place = Some((slot, *program, image));
-        }
-        Ok(slots)
     }
 
-    fn pool_count(&self, kind: PoolKind) -> u8 {
-        self.arch
-            .capabilities()
-            .pools
-            .iter()
-            .find(|p| p.kind == kind)
-            .map_or(0, |p| p.count)
+    /// The slot group `slot` of `cpu` runs.
+    pub(super) fn group_at(&self, cpu: CpuId, slot: SlotId) -> Option<SlotGroupId> {
+        self.loaded_at(cpu, slot).map(|(group, _, _)| group)
     }
+
+    pub(super) fn image_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::SlotImage> {
+        self.loaded_at(cpu, slot).map(|(_, _, image)| image)
+    }
+
+    pub(super) fn program_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::Program> {
+        self.loaded_at(cpu, slot).map(|(_, program, _)| program)
+    }
+
+    /// Every slot of `cpu` holding `group`.
+    pub(super) fn slots_of_group(&self, cpu: CpuId, group: SlotGroupId) -> SlotSet {
+        let Some(state) = self.cpu_slots(cpu) else {
+            return SlotSet::EMPTY;
+        };
+        (0..ORDINALS)
+            .filter_map(SlotId::from_ordinal)
+            .filter(|slot| {
+                state
+                    .slots
+                    .get(slot.ordinal())
+                    .copied()
+                    .flatten()
+                    .is_some_and(|(g, _, _)| g == group)
+            })
+            .fold(SlotSet::EMPTY, SlotSet::with)
+    }
+
+    /// Whether some consumer of `group` is enabled (a group whose every consumer fired as a
+    /// one-shot stop or was disabled must not match: its instruction would fault forever).
+    pub(super) fn group_enabled(&self, group: SlotGroupId) -> bool {
+        self.consumers_of(group)
+            .any(|index| self.entry_at(index).is_some_and(|e| e.enabled))
+    }
+
+    /// Whether `slot` is armed while `task` runs on `cpu`: it was loaded by the switch-in of
+    /// that task there, its group still lives with an enabled consumer, and the task's own
+    /// pending step has not disarmed it.
+    pub(super) fn is_armed(&self, slot: SlotId, task: TaskId, cpu: CpuId) -> bool {
+        let Some(state) = self.cpu_slots(cpu) else {
+            return false;
+        };
+        if state.task != Some(task) {
+            return false;
+        }
+        let Some(group) = state
+            .slots
+            .get(slot.ordinal())
+            .copied()
+            .flatten()
+            .map(|l| l.0)
+        else {
+            return false;
+        };
+        self.group_enabled(group) && !self.pending_for(task).is_some_and(|p| p.disarms(group))
+    }
+}
+
+/// Slot ordinals, as the `u32` [`SlotId::from_ordinal`] takes.
+const ORDINALS: u32 = SlotId::ORDINALS as u32;
+
+/// The first "last observed" value of a data request.
+fn snapshot_of(request: &Request, memory: &mut impl MemoryRead) -> Snapshot {
+    let mut snapshot = Snapshot {
+        bytes: [0; MAX_VALUE_BYTES],
+        valid: false,
+    };
+    if request.access().is_data() {
+        snapshot.valid = read_prefix(memory, request.range(), &mut snapshot.bytes);
+    }
+    snapshot
 }
 
 /// Read up to [`MAX_VALUE_BYTES`] bytes from the start of `range` into `buf`; `false` if the

@@ -7,8 +7,8 @@ use crate::{
     AccessClass, AccessKind, AddressRange, AddressSpacePolicy, Capabilities, CpuId,
     DebugArchitecture, DecodeError, DecodedAccess, Delivery, EmulateError, ExceptionCause,
     InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, Plan, PoolKind,
-    PrivilegeFilter, RegisterAccess, Request, RequestError, Scope, SlotId, SlotPool, SlotProgram,
-    SlotSet, TaskId, Timing,
+    PrivilegeFilter, RegisterAccess, Request, RequestError, ReserveError, Scope, SlotId, SlotPool,
+    SlotProgram, SlotSet, TaskId, Timing,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,7 +500,7 @@ fn kernel_mode_hits_are_emulated_and_delivered_at_once() {
 }
 
 #[test]
-fn fixed_table_refuses_when_the_pool_is_full() {
+fn a_pinned_request_that_does_not_fit_is_refused_naming_the_full_cpu() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
     let mut cpu = ToyCpu::new();
     watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
@@ -508,13 +508,19 @@ fn fixed_table_refuses_when_the_pool_is_full() {
     let third = Request::builder(0x1030, 8, AccessKind::WRITE)
         .build()
         .unwrap();
-    assert_eq!(
-        d.register(third, &mut cpu.env),
-        Err(DispatchError::NoFreeSlot {
-            pool: PoolKind::Data,
-            needed: 1,
-            free: 0
-        })
+    let refused = d.register(third, &mut cpu.env).unwrap_err();
+    assert!(refused.is_out_of_slots(), "{refused}");
+    assert!(
+        matches!(
+            refused,
+            DispatchError::Reserve(ReserveError::CpuFull {
+                pool: PoolKind::Data,
+                weight: 1,
+                slots: 2,
+                ..
+            })
+        ),
+        "{refused:?}"
     );
 }
 

@@ -267,13 +267,24 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                 capacity: CPUS,
             });
         }
+        Ok(Self::build_checked(capabilities, online, accounting))
+    }
+
+    /// An engine for all `CPUS` CPUs (at most `u32::MAX`): cannot fail.
+    pub(crate) fn for_every_cpu(capabilities: &Capabilities) -> Self {
+        let online = u32::try_from(CPUS).unwrap_or(u32::MAX);
+        Self::build_checked(capabilities, online, true)
+    }
+
+    /// `online ≤ CPUS` has been checked.
+    fn build_checked(capabilities: &Capabilities, online: u32, accounting: bool) -> Self {
         let mut slots = [0u8; 3];
         for pool in capabilities.pools {
             if let Some(count) = slots.get_mut(pool_index(pool.kind)) {
                 *count = pool.count.min(SlotId::MAX_PER_POOL);
             }
         }
-        Ok(Self {
+        Self {
             online,
             slots,
             accounting,
@@ -285,7 +296,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             per_cpu: [AnchorLists::default(); CPUS],
             loaded: [LoadedSlots::EMPTY; CPUS],
             next_ticket: 0,
-        })
+        }
     }
 
     /// CPUs `0..online` exist.

@@ -8,6 +8,14 @@ pub struct ReservationId {
     pub(super) generation: u32,
 }
 
+impl ReservationId {
+    /// The record's place: below the engine's reservation capacity, so callers can keep
+    /// per-reservation state in an array indexed by it.
+    pub(crate) const fn slot_index(self) -> usize {
+        self.index as usize
+    }
+}
+
 /// A slot group: one accounted unit of slots (a plan in a scope), shared by every
 /// reservation with the identical hardware programs and scope unless one is exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -246,7 +246,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
     }
 
     /// Give each chosen program a slot: the one it had at the previous switch-in on this CPU
-    /// if still free, else the lowest free one of its pool.
+    /// if still free, else the lowest free one of its pool (oldest group first).
     fn place(
         &mut self,
         cpu_index: usize,
@@ -280,8 +280,18 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                 *done = true;
             }
         }
-        for (done, choice) in placed.iter().zip(chosen) {
-            let (false, Some((group, k, pool))) = (*done, *choice) else {
+        // The rest in record order (oldest group first, its programs in plan order), so a
+        // fresh CPU gives slots first fit in registration order, as debuggers expect (the
+        // first watch in DR0), whatever order the lists were walked in.
+        let mut fresh = [None; MAX_SLOTS];
+        for (place, (done, choice)) in fresh.iter_mut().zip(placed.iter().zip(chosen)) {
+            if !*done {
+                *place = *choice;
+            }
+        }
+        fresh.sort_unstable_by_key(|c| c.map_or((u32::MAX, u8::MAX), |(g, k, _)| (g, k)));
+        for choice in &fresh {
+            let Some((group, k, pool)) = *choice else {
                 continue;
             };
             let generation = self.groups.generation(group).unwrap_or(0);

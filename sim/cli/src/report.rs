@@ -112,6 +112,16 @@ pub struct Delivered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
+    /// A switch-in left flexible requests covering the task without a slot: not armed in
+    /// this window (the reservation engine rotates them fairly).
+    Unscheduled {
+        /// CPU.
+        cpu: u32,
+        /// Task.
+        task: u64,
+        /// The waiting requests, each with the windows it has missed so far.
+        waiting: Vec<Waiting>,
+    },
     /// A schedule action starts.
     Action {
         /// What it does.
@@ -295,6 +305,15 @@ pub enum Entry {
     },
 }
 
+/// A flexible request left without a slot at a switch-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    /// The request's name.
+    pub request: String,
+    /// Windows it has missed so far, this one included.
+    pub missed_windows: u64,
+}
+
 /// A request and what became of it at registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestReport {
@@ -315,6 +334,10 @@ pub struct RequestReport {
     /// Why it was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Flexible requests only: scheduling windows (switch-ins covering it) in which the
+    /// reservation engine found no room to arm it, over the whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_windows: Option<u64>,
 }
 
 /// Counters of a run.

@@ -192,6 +192,20 @@ pub(crate) fn timeline(p: Painter, entries: &[Entry], out: &mut String) {
                 label(p, "EVENT", Painter::green),
                 delivered_line(d)
             ),
+            Entry::Unscheduled { cpu, task, waiting } => format!(
+                "  {} no free slot on CPU {cpu} for task {task}: flexible {} not armed in this window",
+                label(p, "SCHEDULE", Painter::yellow),
+                waiting
+                    .iter()
+                    .map(|w| format!(
+                        "{} (missed {} window{})",
+                        w.request,
+                        w.missed_windows,
+                        if w.missed_windows == 1 { "" } else { "s" }
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Entry::Stray { count } => format!(
                 "  {} {count} hardware match{} no request wanted: counted, not delivered",
                 label(p, "STRAY", Painter::magenta),
@@ -263,13 +277,25 @@ fn requests(report: &RunReport, out: &mut String) {
                 let _ = writeln!(out, "REFUSED: {reason}");
             }
             None => {
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "{} slot{}: {}",
                     r.plan.len(),
                     if r.plan.len() == 1 { "" } else { "s" },
                     r.plan.join("; ")
                 );
+                match r.missed_windows {
+                    Some(missed) => {
+                        let _ = writeln!(
+                            out,
+                            " (flexible: missed {missed} window{} in the run)",
+                            if missed == 1 { "" } else { "s" }
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out);
+                    }
+                }
             }
         }
     }

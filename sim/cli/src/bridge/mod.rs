@@ -8,12 +8,12 @@
 mod ppc64;
 mod x86;
 
+use hwbkpt_hal::{CpuId, DispatchError, Request, RequestId};
 use hwbkpt_hal::{
     DebugArchitecture, DecodeError, DecodedAccess, Dispatcher, EmulateError, Event, ExecutionMode,
     InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, RegisterAccess,
-    ResumeAction, SlotId, TrapFrame,
+    ResumeAction, SlotId, SwitchError, TrapFrame,
 };
-use hwbkpt_hal::{DispatchError, Request, RequestId};
 use hwbkpt_sim::{Isa, Kernel, KernelContext, Machine, Memory, Mode, Resume};
 
 /// Why the bridge could not write a simulated register.
@@ -24,6 +24,8 @@ pub enum BridgeError {
     WrongSlot(SlotId),
     /// The simulated CPU refused the register write (x86 GD, reserved bits).
     Refused,
+    /// The machine has more CPUs than the dispatcher was built for.
+    UnknownCpu(CpuId),
 }
 
 impl core::fmt::Display for BridgeError {
@@ -31,6 +33,7 @@ impl core::fmt::Display for BridgeError {
         match self {
             Self::WrongSlot(slot) => write!(f, "no such slot on this CPU model: {slot:?}"),
             Self::Refused => f.write_str("the simulated CPU refused the debug-register write"),
+            Self::UnknownCpu(cpu) => write!(f, "CPU {} is beyond the dispatcher's CPUs", cpu.0),
         }
     }
 }
@@ -206,7 +209,10 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
         let (task, cpu) = (cx.task(), cx.cpu());
         let mut interrupted = self.interrupted(cx);
         if let Err(error) = self.dispatcher.switch_in(task, cpu, &mut interrupted) {
-            self.errors.push(error);
+            self.errors.push(match error {
+                SwitchError::Register(error) => error,
+                _ => BridgeError::UnknownCpu(cpu),
+            });
         }
     }
 

@@ -24,7 +24,7 @@ use toml::Spanned;
 
 use crate::bridge::{HalKernel, MemoryView, SimBinding};
 use crate::report::{
-    Bytes, Counters, Delivered, Entry, Hex, RegChange, RegValue, RequestReport, RunReport,
+    Bytes, Counters, Delivered, Entry, Hex, RegChange, RegValue, RequestReport, RunReport, Waiting,
 };
 use crate::scenario::{
     AccessName, ActionName, Arch, DeliveryName, ErrorClass, Op, OriginName, PinningName,
@@ -155,6 +155,26 @@ impl<I: Model> Observer<I> {
             notes: VecDeque::new(),
             position: 0,
         }
+    }
+
+    /// Flexible requests covering `task` on `cpu` that the last switch-in left unarmed, in
+    /// name order.
+    fn unscheduled(&self, task: TaskId, cpu: CpuId) -> Vec<Waiting> {
+        let dispatcher = &self.hal.dispatcher;
+        let mut waiting: Vec<Waiting> = self
+            .names
+            .iter()
+            .filter_map(|(id, name)| {
+                let covers = dispatcher.request(*id)?.scope().covers(task, cpu);
+                let status = dispatcher.status(*id)?;
+                (covers && status.pinning == Pinning::Flexible && !status.armed).then(|| Waiting {
+                    request: name.clone(),
+                    missed_windows: status.missed_windows,
+                })
+            })
+            .collect();
+        waiting.sort_by(|a, b| a.request.cmp(&b.request));
+        waiting
     }
 
     fn delivered(&self, event: &Event) -> Delivered {
@@ -324,6 +344,17 @@ impl<I: Model> Kernel<I> for Observer<I> {
         let errors_before = self.hal.errors.len();
         self.hal.switched_in(cx);
         let installed = I::debug_registers(cx.regs());
+        let waiting = self.unscheduled(task, cpu);
+        if !waiting.is_empty() {
+            self.note(
+                anchor,
+                Entry::Unscheduled {
+                    cpu: cpu.0,
+                    task: task.0,
+                    waiting,
+                },
+            );
+        }
         let changes = diff(&before, &installed);
         if !changes.is_empty() {
             self.note(
@@ -905,6 +936,7 @@ pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, Sce
             accepted: false,
             plan: Vec::new(),
             refused: None,
+            missed_windows: None,
         };
         match build_request(spec, addr) {
             Ok(request) => {
@@ -1066,6 +1098,14 @@ pub fn run<I: Model>(source: &Source, profile: Profile) -> Result<RunReport, Sce
         }
     }
     let kernel = m.kernel();
+    for report in &mut requests {
+        let status = ids
+            .get(&report.name)
+            .and_then(|id| kernel.hal.dispatcher.status(*id));
+        report.missed_windows = status
+            .filter(|s| s.pinning == Pinning::Flexible)
+            .map(|s| s.missed_windows);
+    }
     let delivered: Vec<Delivered> = kernel
         .hal
         .events
