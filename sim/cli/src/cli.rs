@@ -81,6 +81,10 @@ pub enum Command {
     /// Serve a scenario's program to the real gdb over the remote protocol: registers,
     /// memory, continue, step, breakpoints, and hardware watchpoints through the HAL.
     Gdbserver(GdbserverArgs),
+    /// Replay ptrace debug-register requests (`poke 0 0x1000`, `peek 7`, `sethwdebug …`)
+    /// against the ptrace-compatible virtual register file: each step's result (`OK` or
+    /// Linux's errno name) and the readback.
+    PtraceReplay(crate::ptrace_replay::PtraceReplayArgs),
 }
 
 /// `gdbserver`'s arguments.
@@ -491,6 +495,7 @@ pub fn execute(cli: &Cli, color: bool) -> Output {
         }
         Command::Demo => crate::demo::run(p, format),
         Command::Gdbserver(args) => gdbserver(args, format),
+        Command::PtraceReplay(args) => crate::ptrace_replay::execute(args, format),
     }
 }
 

@@ -19,6 +19,7 @@ mod compare;
 mod demo;
 pub mod engine;
 pub mod gdb;
+pub mod ptrace_replay;
 pub mod registers;
 pub mod report;
 pub mod scenario;
