@@ -42,6 +42,24 @@
 //! - a stop that no armed request explains (a stale slot: a request disabled while the task
 //!   ran elsewhere keeps its slot there until the task is switched again) is one stray, and
 //!   the layer stops that slot from matching in that task.
+//!
+//! **Merged execute and data #DB** (x86 CPUs that have it, e.g. Intel family 6 model 0x55:
+//! `merges_execute_into_traps` of the simulator's profile, measured on that CPU). When an
+//! instruction completes (not a `rep` step with iterations left) and a data breakpoint the
+//! task's registers hold enabled matched one of its accesses, the CPU raises a trap-class
+//! #DB — and if an enabled instruction breakpoint is on the *next* instruction, that #DB
+//! carries its B bit too. Both are one exception, so:
+//! - the instruction breakpoint is handled at the data trap, as its fault would be (same PC —
+//!   the trap frame's is already the next instruction —, same task and CPU, same strays for
+//!   a slot of another privilege or a stale one, one-shot requests disabled there), and its
+//!   hit is delivered with the data hits of that exception, all in registration order;
+//! - the handler resumes with RF, so the next instruction does not fault on it: nothing is
+//!   delivered for it there, whatever happens in between (a release, a preemption, a
+//!   migration, an interrupt, the PC written back) — it was delivered already;
+//! - the CPU does not know what the layer wanted: a data trap that is a stray (a stale slot,
+//!   another privilege's access) merges the same way;
+//! - it does not happen after a single-step trap (TF), with or without data hits (measured);
+//!   these programs never set TF.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,6 +98,14 @@ pub(crate) struct Facts {
     /// The matching granule of an access: the hardware compares whole granules (x86: 1, the
     /// exact bytes; PPC64: doublewords, 16 bytes for pre-POWER10 quadword accesses).
     pub(crate) granule: fn(&StaticAccess) -> u64,
+}
+
+/// Behaviours of one CPU model within what its architecture allows, beyond [`Facts`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Quirks {
+    /// A data trap also reports an enabled instruction breakpoint on the next instruction, in
+    /// the same exception (x86, Intel family 6 model 0x55; see the module documentation).
+    pub(crate) merges_execute_into_traps: bool,
 }
 
 /// A data access as the instruction makes it.
@@ -140,10 +166,13 @@ pub(crate) struct Expected {
     pub(crate) steps: u64,
     /// Pending steps cancelled because the task's PC was changed.
     pub(crate) cancelled_steps: u64,
+    /// Data traps that also carried the next instruction's breakpoint ([`Quirks`]).
+    pub(crate) merged_exceptions: u64,
 }
 
 struct Model<'a> {
     facts: Facts,
+    quirks: Quirks,
     watches: &'a [Watch],
     program: &'a dyn ProgramMap,
     enabled: Vec<bool>,
@@ -523,8 +552,31 @@ impl Model<'_> {
             // hits this produces are missing from the pipeline's events).
             self.before_instruction(task, cpu, pc, 0);
         }
+        let mut merged = false;
         if self.facts.data_timing == Timing::After {
+            merged = self.quirks.merges_execute_into_traps
+                && next_pc != pc
+                && self.data_trap(task, cpu, &accesses)
+                && self.execute_installed_at(task, cpu, next_pc);
+            let first = self.out.events.len();
             self.trap_after(task, cpu, next_pc, &accesses);
+            if merged {
+                // One exception: the next instruction's breakpoint is handled here, and the
+                // hits of the exception go out in registration order.
+                self.out.merged_exceptions += 1;
+                // (No disabled-slot B bits to count: `expected_with_quirks` refuses CPUs that
+                // would add them to a merged #DB.)
+                self.before_instruction(task, cpu, next_pc, 0);
+                let order = |event: &Observed| {
+                    self.watches
+                        .iter()
+                        .position(|w| w.id == event.request)
+                        .unwrap_or(usize::MAX)
+                };
+                let mut exception = self.out.events.split_off(first);
+                exception.sort_by_key(|e| order(e));
+                self.out.events.extend(exception);
+            }
         } else {
             self.completed_after_stop(task, cpu, pc, next_pc, mode, accesses.first());
         }
@@ -556,7 +608,31 @@ impl Model<'_> {
         }
         self.pending.remove(&task);
         self.fault_handled.remove(&task);
+        if merged {
+            // The handler resumed with RF: the next instruction runs without faulting.
+            self.fault_handled.insert(task, next_pc);
+        }
         self.last_retired.insert(task, (pc, next_pc));
+    }
+
+    /// Whether the completed instruction raises a data trap: a data slot `task`'s registers
+    /// hold enabled (armed, or stale) matched one of its accesses — whatever the layer makes
+    /// of it.
+    fn data_trap(&self, task: TaskId, cpu: CpuId, accesses: &[MemoryAccess]) -> bool {
+        (0..self.watches.len()).any(|index| {
+            (self.armed(index, task, cpu) || self.stale(index, task, cpu))
+                && accesses
+                    .iter()
+                    .any(|a| self.hardware_matches(index, &static_of(a), a.mode))
+        })
+    }
+
+    /// Whether `task`'s registers hold an enabled instruction breakpoint on `pc`.
+    fn execute_installed_at(&self, task: TaskId, cpu: CpuId, pc: u64) -> bool {
+        (0..self.watches.len()).any(|index| {
+            self.is_execute_at(index, pc)
+                && (self.armed(index, task, cpu) || self.stale(index, task, cpu))
+        })
     }
 
     /// Trap-after hardware: one exception per instruction, one hit per request it matched.
@@ -708,6 +784,33 @@ pub(crate) fn expected<E>(
     program: &dyn ProgramMap,
     stop_of: impl Fn(&E) -> Option<Stop>,
 ) -> Expected {
+    expected_with_quirks(
+        trace,
+        facts,
+        Quirks::default(),
+        watches,
+        changes,
+        initial,
+        program,
+        stop_of,
+    )
+}
+
+/// [`expected`] on a CPU model with `quirks`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the inputs of `expected` and the CPU model's quirks"
+)]
+pub(crate) fn expected_with_quirks<E>(
+    trace: &[TraceEvent<E>],
+    facts: Facts,
+    quirks: Quirks,
+    watches: &[Watch],
+    changes: &[Change],
+    initial: &Memory,
+    program: &dyn ProgramMap,
+    stop_of: impl Fn(&E) -> Option<Stop>,
+) -> Expected {
     let snapshots = watches
         .iter()
         .map(|w| {
@@ -721,8 +824,13 @@ pub(crate) fn expected<E>(
             bytes
         })
         .collect();
+    assert!(
+        !(quirks.merges_execute_into_traps && facts.reports_disabled_matches),
+        "the model does not count disabled-slot B bits in a merged #DB (no simulated CPU has both)"
+    );
     let mut model = Model {
         facts,
+        quirks,
         watches,
         program,
         enabled: vec![true; watches.len()],
