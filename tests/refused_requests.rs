@@ -4,7 +4,8 @@
 //! in user scope, non-canonical addresses, ranges that end at or wrap past the top of the
 //! address space, regions registered with `Dispatcher::forbid`, ranges too long for the
 //! slots, misaligned and oddly sized ranges, unsupported access kinds and deliveries, more
-//! requests than slots, unknown CPUs, releases and re-arms of stale ids — are driven into a
+//! requests than slots, unknown CPUs, releases and re-arms of stale ids, and `modify` of a
+//! valid request into an invalid or kernel one (the CVE-2018-1000199 shape) — are driven into a
 //! `hwbkpt_hal::Dispatcher` on every CPU profile of both architectures: x86-64 through
 //! `hwbkpt-x86` (4-level, 5-level paging, IA-32) and PPC64 through `hwbkpt-ppc64`
 //! (POWER7–POWER10, POWER9 both with its checkstop erratum, i.e. no data slot, and in DAWR
@@ -23,13 +24,14 @@
 //! - **a refused operation changes nothing**: the subject's register state for every pair is
 //!   bit-identical to the twin's (the same history without the refused operation), and so
 //!   is its observable state (`request`, `plan`, `is_enabled`, `armed_slots`, `statistics`
-//!   for every id ever issued, stale ones included); the next id issued is the same;
-//!   when only pinned requests are live and the registers had settled (two identical rounds
-//!   of switch-ins), the registers after the refused operation are also bit-identical to
-//!   those before it;
-//! - **refusals that are mandatory happen**: a user-origin request reaching the profile's
-//!   user limit, one overlapping a forbidden region (`ForbiddenRange` naming a region it
-//!   overlaps), a data request on POWER9 without the opt-in, a stale id;
+//!   and `status` for every id ever issued, stale ones included); the next id issued is
+//!   the same; when only pinned requests are live and the registers had settled (two
+//!   identical rounds of switch-ins), the registers after the refused operation are also
+//!   bit-identical to those before it;
+//! - **refusals that are mandatory happen**, for `register` and `modify` alike: a
+//!   user-origin request reaching the profile's user limit, one overlapping a forbidden
+//!   region (`ForbiddenRange` naming a region it overlaps), a data request on POWER9 without
+//!   the opt-in, a stale id; after a refused `modify` the id still names the old request;
 //! - **an accepted operation shows in the registers**: every armed slot holds exactly
 //!   `encode(slot, program)` for a program of a live, enabled request covering the pair;
 //!   every program of every live pinned request covering the pair is armed; every slot of
@@ -354,6 +356,9 @@ struct Spec {
 #[derive(Debug, Clone)]
 enum Op {
     Register(Spec),
+    /// Modify the id issued `n`-th (stale ones included) to the spec: a refused move, say to
+    /// a kernel address, must leave the old watch exactly as it was (CVE-2018-1000199).
+    Modify(usize, Spec),
     /// Release / re-arm the id issued `n`-th (mod the ids issued; stale ones included).
     Release(usize),
     Rearm(usize),
@@ -493,6 +498,7 @@ fn spec() -> impl Strategy<Value = Spec> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => spec().prop_map(Op::Register),
+        4 => (any::<usize>(), spec()).prop_map(|(n, s)| Op::Modify(n, s)),
         3 => any::<usize>().prop_map(Op::Release),
         1 => any::<usize>().prop_map(Op::Rearm),
         2 => (0usize..REGIONS.len(), any::<bool>()).prop_map(|(r, e)| Op::Forbid(r, e)),
@@ -536,13 +542,14 @@ struct Observed<P> {
     statistics: Statistics,
 }
 
-/// One id: its request, plan and whether it is enabled.
+/// One id: its request, plan, whether it is enabled, and its scheduling state.
 #[derive(Debug, PartialEq)]
 struct ObservedId<P> {
     id: RequestId,
     request: Option<Request>,
     plan: Option<Plan<P>>,
     enabled: bool,
+    status: Option<ReservationStatus>,
 }
 
 impl<A: Hardware + Clone> World<A> {
@@ -589,6 +596,7 @@ impl<A: Hardware + Clone> World<A> {
                     request: self.dispatcher.request(id).copied(),
                     plan: self.dispatcher.plan(id).copied(),
                     enabled: self.dispatcher.is_enabled(id),
+                    status: self.dispatcher.status(id),
                 })
                 .collect(),
             statistics: self.dispatcher.statistics(),
@@ -600,14 +608,28 @@ impl<A: Hardware + Clone> World<A> {
 #[derive(Debug, Default)]
 struct Coverage {
     accepted: u32,
+    modified: u32,
     refused_by_build: u32,
     refused_by_dispatcher: BTreeMap<String, u32>,
+    /// Refused modifies of live requests, by error.
+    refused_modifies: BTreeMap<String, u32>,
     stale_ids: u32,
     registry_full: u32,
     compared_with_before: u32,
 }
 
 impl Coverage {
+    fn modify_refusal(&mut self, error: &DispatchError) {
+        let name = format!("{error:?}");
+        let kind = name
+            .split(['(', '{'])
+            .nth(1)
+            .unwrap_or(&name)
+            .trim()
+            .to_owned();
+        *self.refused_modifies.entry(kind).or_default() += 1;
+    }
+
     fn refusal(&mut self, error: &DispatchError) {
         let name = format!("{error:?}");
         let kind = name
@@ -717,11 +739,11 @@ fn check_round<A: Hardware>(
 
 /// Refusals the policy makes mandatory, decided from the profile's data and the test's own
 /// record of forbidden regions (never from the dispatcher).
-fn check_mandatory_refusal<A: Hardware>(
+fn check_mandatory_refusal<A: Hardware, T: fmt::Debug>(
     arch: &A,
     model: &Model,
     request: &Request,
-    result: &Result<RequestId, DispatchError>,
+    result: &Result<T, DispatchError>,
 ) -> Result<(), TestCaseError> {
     let range = request.range();
     if request.origin() == Origin::User && range.last() >= arch.user_limit() {
@@ -864,6 +886,66 @@ fn run_dispatcher<A: Hardware + Clone>(
                     }
                 }
             },
+            Op::Modify(n, spec) => {
+                if model.issued.is_empty() {
+                    continue;
+                }
+                let index = n % model.issued.len();
+                let (id, old, live) = model.issued[index];
+                match build(arch, spec) {
+                    Err(_) => {
+                        coverage.refused_by_build += 1;
+                        true
+                    }
+                    Ok(request) => {
+                        let result = subject.dispatcher.modify(id, request, &mut Memory);
+                        if live {
+                            check_mandatory_refusal(arch, &model, &request, &result)?;
+                        } else {
+                            prop_assert_eq!(
+                                result,
+                                Err(DispatchError::UnknownRequest),
+                                "{}: a stale id was modified",
+                                &context
+                            );
+                        }
+                        match result {
+                            Ok(()) => {
+                                prop_assert_eq!(
+                                    twin.dispatcher.modify(id, request, &mut Memory),
+                                    Ok(())
+                                );
+                                prop_assert_eq!(subject.dispatcher.request(id), Some(&request));
+                                prop_assert_eq!(
+                                    subject.dispatcher.plan(id).copied(),
+                                    arch.prepare(&request).ok(),
+                                    "{}: the plan is not the modified request's",
+                                    &context
+                                );
+                                prop_assert!(subject.dispatcher.is_enabled(id));
+                                model.issued[index].1 = request;
+                                coverage.modified += 1;
+                                false
+                            }
+                            Err(e) => {
+                                if live {
+                                    // CVE-2018-1000199: the old watch is still there.
+                                    prop_assert_eq!(
+                                        subject.dispatcher.request(id),
+                                        Some(&old),
+                                        "{}: a refused modify lost the old request",
+                                        &context
+                                    );
+                                    coverage.modify_refusal(&e);
+                                } else {
+                                    coverage.stale_ids += 1;
+                                }
+                                true
+                            }
+                        }
+                    }
+                }
+            }
             Op::Release(n) | Op::Rearm(n) => {
                 if model.issued.is_empty() {
                     continue;
@@ -1003,6 +1085,13 @@ fn run_profiles<A: Hardware + Clone>(name: &str, cpus: &[A]) {
 
 fn dispatcher_coverage(name: &str, coverage: &Coverage) {
     assert!(coverage.accepted > 0, "{name}: nothing accepted");
+    assert!(coverage.modified > 0, "{name}: nothing modified");
+    for kind in ["NotUserAddress", "ForbiddenRange"] {
+        assert!(
+            coverage.refused_modifies.keys().any(|k| k.contains(kind)),
+            "{name}: no modify of a live request refused with {kind}"
+        );
+    }
     assert!(
         coverage.refused_by_build > 0,
         "{name}: no request refused by build"
