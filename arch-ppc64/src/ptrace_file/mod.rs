@@ -248,11 +248,11 @@ impl Ppc64PtraceFile {
     /// # Errors
     /// [`Errno::EINVAL`], [`Errno::EIO`], [`Errno::ENODEV`], [`Errno::ENOSPC`], as the
     /// module documentation lists them; the file is unchanged then.
-    pub fn set_debugreg<const REQUESTS: usize, const TASKS: usize>(
+    pub fn set_debugreg<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         addr: u64,
         data: u64,
-        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) -> Result<(), Errno> {
         if addr != 0 {
@@ -295,10 +295,10 @@ impl Ppc64PtraceFile {
     /// [`Errno::ENOTSUPP`], [`Errno::EINVAL`], [`Errno::EIO`], [`Errno::ENOSPC`],
     /// [`Errno::ENODEV`], as the module documentation lists them; the file is unchanged
     /// then.
-    pub fn set_hwdebug<const REQUESTS: usize, const TASKS: usize>(
+    pub fn set_hwdebug<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         bp: &PpcHwBreakpoint,
-        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) -> Result<u32, Errno> {
         if bp.version != PPC_DEBUG_CURRENT_VERSION {
@@ -345,10 +345,10 @@ impl Ppc64PtraceFile {
     /// # Errors
     /// [`Errno::EINVAL`] for a handle outside 1..=slots, [`Errno::ENOENT`] for an empty
     /// slot.
-    pub fn del_hwdebug<const REQUESTS: usize, const TASKS: usize>(
+    pub fn del_hwdebug<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         handle: i64,
-        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS, CPUS>,
     ) -> Result<(), Errno> {
         let slots = nr_wp_slots(dispatcher.arch());
         let index = usize::try_from(handle - 1)
@@ -400,9 +400,9 @@ impl Ppc64PtraceFile {
     }
 
     /// The task executed a new program or exited: every slot is released.
-    pub fn flush<const REQUESTS: usize, const TASKS: usize>(
+    pub fn flush<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
-        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS, CPUS>,
     ) {
         for slot in self.slots.iter_mut().filter_map(Option::take) {
             let _ = dispatcher.release(slot.request);
@@ -412,11 +412,11 @@ impl Ppc64PtraceFile {
 
     /// Make slot `index` watch `watch`: Linux's `hw_breakpoint_arch_parse` checks, then the
     /// dispatcher. On a refusal the slot keeps what it had.
-    fn put<const REQUESTS: usize, const TASKS: usize>(
+    fn put<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         index: usize,
         watch: PpcWatch,
-        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) -> Result<(), Errno> {
         if watch.len == 0 {
@@ -434,25 +434,22 @@ impl Ppc64PtraceFile {
             return Err(Errno::EINVAL);
         }
         let place = self.slots.get_mut(index).ok_or(Errno::EINVAL)?;
-        let previous = *place;
-        if let Some(old) = previous {
-            let _ = dispatcher.release(old.request);
-        }
-        match dispatcher.register(request, memory) {
-            Ok(id) => {
+        match place {
+            // Atomic: a refused modification leaves the old watch as it was.
+            Some(slot) => {
+                dispatcher
+                    .modify(slot.request, request, memory)
+                    .map_err(|e| Errno::from_dispatch(&e))?;
+                slot.watch = watch;
+            }
+            None => {
+                let id = dispatcher
+                    .register(request, memory)
+                    .map_err(|e| Errno::from_dispatch(&e))?;
                 *place = Some(Slot { watch, request: id });
-                Ok(())
-            }
-            Err(e) => {
-                // Put the previous watch back (its slot was freed just now).
-                *place = previous.and_then(|old| {
-                    let request = old.watch.request(self.task).ok()?;
-                    let id = dispatcher.register(request, memory).ok()?;
-                    Some(Slot { request: id, ..old })
-                });
-                Err(Errno::from_dispatch(&e))
             }
         }
+        Ok(())
     }
 }
 

@@ -110,9 +110,6 @@
 //!   enabled (the dispatcher checks them at registration); Linux checks its blacklisted
 //!   regions (the CPU entry area) for every breakpoint, but they are kernel addresses,
 //!   which the user-address rule already refuses for ptrace.
-//! - **Old values restart.** Until `Dispatcher::modify` exists, changing an armed slot
-//!   releases its request and registers the new one, so the "last observed" old value of
-//!   the next x86 data hit is the value at the change.
 
 mod breakpoint;
 #[cfg(test)]
@@ -239,11 +236,11 @@ impl X86PtraceFile {
     /// non-canonical address, I/O or long execute fields), [`Errno::ENOSPC`] (no free slot
     /// when a slot is enabled), or what else the dispatcher's refusal means
     /// ([`Errno::from_dispatch`]).
-    pub fn poke<const REQUESTS: usize, const TASKS: usize>(
+    pub fn poke<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         n: u8,
         value: u64,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) -> Result<(), Errno> {
         match n {
@@ -325,9 +322,9 @@ impl X86PtraceFile {
 
     /// The task executed a new program or exited: every slot is released, DR7 reads 0 and
     /// the virtual DR6 is cleared (Linux's `flush_ptrace_hw_breakpoint`).
-    pub fn flush<const REQUESTS: usize, const TASKS: usize>(
+    pub fn flush<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
     ) {
         for slot in &mut self.slots {
             if let Some(id) = slot.request.take() {
@@ -340,11 +337,11 @@ impl X86PtraceFile {
         self.dr6 = 0;
     }
 
-    fn write_address<const REQUESTS: usize, const TASKS: usize>(
+    fn write_address<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         index: usize,
         address: u64,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) -> Result<(), Errno> {
         let task = self.task;
@@ -369,10 +366,10 @@ impl X86PtraceFile {
         Ok(())
     }
 
-    fn write_control<const REQUESTS: usize, const TASKS: usize>(
+    fn write_control<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         value: u64,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) -> Result<(), Errno> {
         let decoded = Dr7::from_bits_retain(value & !DR7_IGNORED_BITS);
@@ -409,11 +406,11 @@ impl X86PtraceFile {
     }
 
     /// One slot of a DR7 write (the kernel's first pass).
-    fn control_slot<const REQUESTS: usize, const TASKS: usize>(
+    fn control_slot<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         slot: DebugSlot,
         dr7: Dr7,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
         undo: &mut UndoLog,
     ) -> Result<(), Errno> {
@@ -443,10 +440,10 @@ impl X86PtraceFile {
     }
 
     /// Put back the requests `undo` recorded, newest first.
-    fn roll_back<const REQUESTS: usize, const TASKS: usize>(
+    fn roll_back<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         undo: &mut UndoLog,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
     ) {
         let entries = undo.entries.get(..undo.len).unwrap_or_default();
@@ -454,42 +451,54 @@ impl X86PtraceFile {
             let Some(slot) = self.slots.get_mut(*index) else {
                 continue;
             };
-            if let Some(id) = slot.request.take() {
-                let _ = dispatcher.release(id);
+            // Each step puts back what was there a moment ago, in the room it held then,
+            // so none of them can be refused.
+            match (slot.request, *previous) {
+                (Some(id), Some(request)) => {
+                    let _ = dispatcher.modify(id, request, memory);
+                }
+                (Some(id), None) => {
+                    let _ = dispatcher.release(id);
+                    slot.request = None;
+                }
+                (None, Some(request)) => {
+                    slot.request = dispatcher.register(request, memory).ok();
+                }
+                (None, None) => {}
             }
-            // The slots were free a moment ago, held by this very request: registering it
-            // again cannot lack room.
-            slot.request = previous.and_then(|r| dispatcher.register(r, memory).ok());
         }
         undo.len = 0;
     }
 }
 
 /// Make `slot`'s HAL request `want` (none: not armed), recording the previous one in
-/// `undo`. On a refusal the slot keeps its previous request.
-fn sync_slot<const REQUESTS: usize, const TASKS: usize>(
+/// `undo`. A change of an armed slot is one atomic [`Dispatcher::modify`]; on a refusal the
+/// slot keeps its previous request.
+fn sync_slot<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
     index: usize,
     slot: &mut VirtualSlot,
     want: Option<Request>,
-    dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS>,
+    dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
     memory: &mut impl MemoryRead,
     undo: &mut UndoLog,
 ) -> Result<(), Errno> {
     let have = slot.request.and_then(|id| dispatcher.request(id).copied());
-    if have == want {
-        return Ok(());
-    }
-    if let Some(id) = slot.request.take() {
-        let _ = dispatcher.release(id);
-    }
-    if let Some(request) = want {
-        match dispatcher.register(request, memory) {
-            Ok(id) => slot.request = Some(id),
-            Err(e) => {
-                // Put the previous request back (its slots were freed just now).
-                slot.request = have.and_then(|r| dispatcher.register(r, memory).ok());
-                return Err(Errno::from_dispatch(&e));
-            }
+    match (slot.request, want) {
+        (None, None) => return Ok(()),
+        (Some(_), Some(want)) if have == Some(want) => return Ok(()),
+        (Some(id), Some(want)) => dispatcher
+            .modify(id, want, memory)
+            .map_err(|e| Errno::from_dispatch(&e))?,
+        (Some(id), None) => {
+            // An id this file registered; a stale one is already gone.
+            let _ = dispatcher.release(id);
+            slot.request = None;
+        }
+        (None, Some(want)) => {
+            let id = dispatcher
+                .register(want, memory)
+                .map_err(|e| Errno::from_dispatch(&e))?;
+            slot.request = Some(id);
         }
     }
     undo.push(index, have);

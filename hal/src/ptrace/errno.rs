@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::{DispatchError, RequestError};
+use crate::{DispatchError, RequestError, ReserveError};
 
 /// A Linux error number, as ptrace returns it for debug-register requests.
 ///
@@ -22,6 +22,9 @@ pub enum Errno {
     EIO,
     /// 12: out of memory (a full request table).
     ENOMEM,
+    /// 16: busy (another context is updating the reservations and the caller may not
+    /// wait).
+    EBUSY,
     /// 19: no such device (PPC64: the CPU has no usable data breakpoint).
     ENODEV,
     /// 22: invalid argument.
@@ -35,12 +38,13 @@ pub enum Errno {
 
 impl Errno {
     /// Every named error number.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::EPERM,
         Self::ENOENT,
         Self::ESRCH,
         Self::EIO,
         Self::ENOMEM,
+        Self::EBUSY,
         Self::ENODEV,
         Self::EINVAL,
         Self::ENOSPC,
@@ -56,6 +60,7 @@ impl Errno {
             Self::ESRCH => 3,
             Self::EIO => 5,
             Self::ENOMEM => 12,
+            Self::EBUSY => 16,
             Self::ENODEV => 19,
             Self::EINVAL => 22,
             Self::ENOSPC => 28,
@@ -85,6 +90,7 @@ impl Errno {
             Self::ESRCH => "ESRCH",
             Self::EIO => "EIO",
             Self::ENOMEM => "ENOMEM",
+            Self::EBUSY => "EBUSY",
             Self::ENODEV => "ENODEV",
             Self::EINVAL => "EINVAL",
             Self::ENOSPC => "ENOSPC",
@@ -98,19 +104,23 @@ impl Errno {
         Self::ALL.into_iter().find(|e| e.name() == name)
     }
 
-    /// What a HAL refusal of a ptrace-made request means to the tracer: no free slot is
-    /// `ENOSPC`, a full request table `ENOMEM`, anything wrong with the request itself
-    /// `EINVAL` (Linux's x86 and PPC64 hardware-breakpoint layers answer `EINVAL` for
+    /// What a HAL refusal of a ptrace-made request means to the tracer: no free slot
+    /// ([`DispatchError::is_out_of_slots`]) is `ENOSPC`, full fixed tables `ENOMEM`, a
+    /// reservation update in progress elsewhere `EBUSY`, anything wrong with the request
+    /// itself `EINVAL` (Linux's x86 and PPC64 hardware-breakpoint layers answer `EINVAL` for
     /// kernel addresses, misalignment and unsupported fields alike).
     #[must_use]
     pub fn from_dispatch(error: &DispatchError) -> Self {
+        if error.is_out_of_slots() {
+            return Self::ENOSPC;
+        }
         match error {
             DispatchError::Request(e) => Self::from_request(e),
-            DispatchError::UnknownRequest => Self::EINVAL,
-            // The slot refusals (no free slot, a plan that can never fit). A new variant
-            // for a full table would be ENOMEM; until the dispatcher names it apart, every
-            // reservation refusal is a lack of slots.
-            _ => Self::ENOSPC,
+            DispatchError::Reserve(
+                ReserveError::CapacityExhausted { .. } | ReserveError::WouldAllocate { .. },
+            ) => Self::ENOMEM,
+            DispatchError::Reserve(ReserveError::Busy) => Self::EBUSY,
+            _ => Self::EINVAL,
         }
     }
 
@@ -130,6 +140,7 @@ impl Errno {
             Self::ESRCH => "no such process",
             Self::EIO => "input/output error",
             Self::ENOMEM => "out of memory",
+            Self::EBUSY => "device or resource busy",
             Self::ENODEV => "no such device",
             Self::EINVAL => "invalid argument",
             Self::ENOSPC => "no space left (all debug-register slots are in use)",
@@ -175,6 +186,7 @@ mod tests {
             (Errno::ESRCH, 3),
             (Errno::EIO, 5),
             (Errno::ENOMEM, 12),
+            (Errno::EBUSY, 16),
             (Errno::ENODEV, 19),
             (Errno::EINVAL, 22),
             (Errno::ENOSPC, 28),
@@ -196,6 +208,18 @@ mod tests {
             Errno::from_dispatch(&DispatchError::Request(misaligned)),
             Errno::EINVAL
         );
+        let full = DispatchError::Reserve(ReserveError::CapacityExhausted { what: "tasks" });
+        assert_eq!(Errno::from_dispatch(&full), Errno::ENOMEM);
+        assert_eq!(
+            Errno::from_dispatch(&DispatchError::Reserve(ReserveError::Busy)),
+            Errno::EBUSY
+        );
+        let none_left = DispatchError::Reserve(ReserveError::NeverFits {
+            pool: crate::PoolKind::Data,
+            weight: 1,
+            slots: 0,
+        });
+        assert_eq!(Errno::from_dispatch(&none_left), Errno::ENOSPC);
         assert_eq!(
             Errno::from_request(&RequestError::TooManySlots {
                 needed: 5,
