@@ -197,3 +197,16 @@ fn gdbs_interrupt_stops_a_long_continue() {
     assert_eq!(cont(&mut t), Stop::Exited);
     assert_eq!(t.machine.memory().read_uint(0x2000_1fff, 1).unwrap(), 0xee);
 }
+
+#[test]
+fn ppc64_stray_match_in_the_doubleword_does_not_stop_and_power9_has_no_slot() {
+    // The DAWR matches whole doublewords: the store to the byte before the watched one is a
+    // stray, which the HAL steps over without a stop.
+    let (mut t, _) = target::<Ppc64>(Profile::Power10);
+    assert!(ok(t.add_hw_watchpoint(0x2000_0001, 1, WatchKind::Write)));
+    assert_eq!(cont(&mut t), Stop::Exited);
+    assert_eq!(t.machine.memory().read_uint(0x2000_0000, 1).unwrap(), 1);
+    // POWER9 as Linux runs it has no usable DAWR: every watch is refused.
+    let (mut t, _) = target::<Ppc64>(Profile::Power9);
+    assert!(!ok(t.add_hw_watchpoint(COUNTER, 4, WatchKind::Write)));
+}
