@@ -34,6 +34,7 @@ mod arch;
 mod dispatch;
 mod error;
 mod hooks;
+pub mod kgdb;
 mod plan;
 mod policy;
 mod privilege;
