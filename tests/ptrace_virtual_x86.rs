@@ -7,6 +7,11 @@
 //! full `PTRACE_PEEKUSER` readback of DR0–DR7 must be equal. A fresh child per sequence, so
 //! every sequence starts from a new task's state.
 //!
+//! `stops_match_the_kernel` compares the stop of a hit on each ptrace slot 0–3: the
+//! kernel's `si_signo`, `si_code`, `si_addr` (RIP after the store) and virtual DR6 (B*n*
+//! of the ptrace slot) against the file's, fed the event the dispatcher delivers for the
+//! physical slot it chose.
+//!
 //! The writes cover addresses aligned and misaligned around a few bases, zero, the top of
 //! user space (both sides of `TASK_SIZE_MAX`), kernel, non-canonical and vsyscall addresses
 //! and any 64-bit value; DR7 values with disabled and enabled slots of every R/W and LEN
@@ -103,6 +108,33 @@ mod x86_64_linux {
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, core::ptr::null_mut(), 0);
         }
+    }
+
+    /// The word the stop test's child writes (a static, so its address is the same in the
+    /// child).
+    static mut WATCHED: [u64; 4] = [0; 4];
+
+    /// A stopped child that, when continued, writes `WATCHED[1]` once and exits.
+    fn writing_child() -> Option<libc::pid_t> {
+        // SAFETY: the child only calls async-signal-safe functions and writes a static.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // SAFETY: plain syscalls in the child; the write goes to a static of our own.
+            unsafe {
+                if libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize) != 0 {
+                    libc::_exit(90);
+                }
+                libc::raise(libc::SIGSTOP);
+                let p = &raw mut WATCHED;
+                core::ptr::write_volatile(&raw mut (*p)[1], 0x5555);
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        libc::WIFSTOPPED(status).then_some(pid)
     }
 
     /// Kills the child however the case ends (a failed assertion unwinds through here).
@@ -319,6 +351,136 @@ mod x86_64_linux {
         );
         if let Err(e) = result {
             panic!("{e}");
+        }
+    }
+
+    /// A CPU's DR0–DR3 as the dispatcher's switch-in wrote them, and the exception context
+    /// (nothing to decode on x86; old values are not compared here).
+    #[derive(Default)]
+    struct Cpu {
+        slots: [Option<hwbkpt_x86::X86SlotImage>; 4],
+    }
+
+    impl hwbkpt::RegisterAccess for Cpu {
+        type Image = hwbkpt_x86::X86SlotImage;
+        type Status = hwbkpt_x86::Dr6;
+        type Error = core::convert::Infallible;
+        fn install(&mut self, slot: hwbkpt::SlotId, image: Self::Image) -> Result<(), Self::Error> {
+            self.slots[usize::from(slot.index())] = Some(image);
+            Ok(())
+        }
+        fn uninstall(&mut self, slot: hwbkpt::SlotId) -> Result<(), Self::Error> {
+            self.slots[usize::from(slot.index())] = None;
+            Ok(())
+        }
+        fn read_status(&mut self) -> Result<Self::Status, Self::Error> {
+            Ok(hwbkpt_x86::Dr6::RESET)
+        }
+        fn reset_status(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn set_single_step(&mut self, _: bool) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+    impl MemoryRead for Cpu {
+        fn read_memory(&mut self, _: u64, buf: &mut [u8]) -> Result<(), MemoryReadError> {
+            buf.fill(0);
+            Ok(())
+        }
+    }
+    impl hwbkpt::InstructionDecode for Cpu {
+        fn decode_access(
+            &mut self,
+            pc: u64,
+        ) -> Result<Option<hwbkpt::DecodedAccess>, hwbkpt::DecodeError> {
+            Err(hwbkpt::DecodeError::Unknown { pc })
+        }
+    }
+    impl hwbkpt::InstructionEmulate for Cpu {
+        fn emulate(&mut self, pc: u64) -> Result<(), hwbkpt::EmulateError> {
+            Err(hwbkpt::EmulateError::Unsupported { pc })
+        }
+    }
+
+    /// The stop a hit on ptrace slot `n` gives: the kernel's (run on this CPU) and the
+    /// file's (the dispatcher's event for the physical slot it chose, turned into the
+    /// tracer's view) must agree on `si_signo`, `si_code`, `si_addr` and DR6.
+    #[test]
+    fn stops_match_the_kernel() {
+        let Some(probe) = stopped_child() else {
+            return skip("stops_match_the_kernel");
+        };
+        let ok = TracedThread::new(probe).peek(7).is_ok();
+        kill(probe);
+        if !ok {
+            return skip("stops_match_the_kernel");
+        }
+        let watched = (&raw const WATCHED) as u64 + 8;
+        for n in 0..4u8 {
+            let pid = writing_child().unwrap();
+            let _child = Child(pid);
+            let task = TaskId(pid as u64);
+            let mut thread = TracedThread::new(pid);
+            let mut dispatcher = Dispatcher::<X86Cpu>::new(X86Cpu::new(X86Profile::GENERIC_X86_64));
+            let mut file = X86PtraceFile::new(task);
+            // Ln, write, 8 bytes.
+            let dr7 = 1 << (2 * n) | 0b1001 << (16 + 4 * n);
+            for (r, v) in [(n, watched), (7, dr7)] {
+                assert_eq!(real_poke(&mut thread, r, v), Ok(()));
+                file.poke(r, v, &mut dispatcher, &mut NoMemory).unwrap();
+            }
+            // The kernel's stop.
+            thread.resume(0).unwrap();
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            assert!(libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGTRAP);
+            // SAFETY: all-zero is a valid value of these plain C structs, which the kernel
+            // fills through the pointers below.
+            let (mut regs, mut info): (libc::user_regs_struct, libc::siginfo_t) =
+                unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+            // SAFETY: GETREGS/GETSIGINFO write one struct of the named type at `data`.
+            unsafe {
+                libc::ptrace(libc::PTRACE_GETREGS, pid, 0usize, &raw mut regs);
+                libc::ptrace(libc::PTRACE_GETSIGINFO, pid, 0usize, &raw mut info);
+            }
+            // SAFETY: a SIGTRAP's siginfo carries si_addr.
+            let si_addr = unsafe { info.si_addr() } as u64;
+            let kernel_dr6 = thread.peek(6).unwrap();
+
+            // Ours: the dispatcher's slot, its B bit, the event, the tracer's view.
+            let mut cpu = Cpu::default();
+            assert!(
+                dispatcher
+                    .switch_in(task, hwbkpt::CpuId(0), &mut cpu)
+                    .is_ok()
+            );
+            let physical = cpu
+                .slots
+                .iter()
+                .position(|s| s.is_some_and(|s| s.address() == watched))
+                .unwrap();
+            let status = hwbkpt_x86::Dr6::from_bits_retain(0xFFFF_0FF0 | 1 << physical);
+            let frame = hwbkpt::TrapFrame {
+                task,
+                cpu: hwbkpt::CpuId(0),
+                pc: regs.rip,
+                mode: hwbkpt::ExecutionMode::User,
+            };
+            let mut events = Vec::new();
+            let mut sink = |e| events.push(e);
+            dispatcher
+                .handle_exception(&frame, status, &mut cpu, &mut sink)
+                .unwrap();
+            let ours = file.debug_exception(false, regs.rip, &events).unwrap();
+            assert_eq!(
+                (ours.signo, ours.code, ours.addr),
+                (info.si_signo, info.si_code, si_addr),
+                "slot {n}: (signo, code, addr)"
+            );
+            assert_eq!(file.peek(6), Ok(kernel_dr6), "slot {n}: DR6");
+            assert_eq!(kernel_dr6, 0xFFFF_0FF0 | 1 << n, "slot {n}: B{n} only");
         }
     }
 
