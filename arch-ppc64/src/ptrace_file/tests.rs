@@ -362,3 +362,75 @@ fn no_free_hardware_slot_is_enospc() {
     );
     assert!(file.watch(0).is_none());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        SetDebugreg(u64, u64),
+        SetHwDebug(PpcHwBreakpoint),
+        DelHwDebug(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let addr = prop_oneof![A..A + 0x400, Just(LIMIT - 8), any::<u64>()];
+        let hw = (
+            0u32..3,
+            0u32..8,
+            0u32..4,
+            0u32..2,
+            addr.clone(),
+            0u64..0x300,
+        )
+            .prop_map(
+                |(version, trigger_type, addr_mode, condition_mode, addr, len)| PpcHwBreakpoint {
+                    version,
+                    trigger_type,
+                    addr_mode,
+                    condition_mode,
+                    addr,
+                    addr2: addr.wrapping_add(len),
+                    condition_value: 0,
+                },
+            );
+        prop_oneof![
+            (0u64..2, addr.prop_map(|a| a | DABR_BT | DABR_DW))
+                .prop_map(|(a, d)| Op::SetDebugreg(a, d)),
+            (0u64..2, any::<u64>()).prop_map(|(a, d)| Op::SetDebugreg(a, d)),
+            hw.prop_map(Op::SetHwDebug),
+            (-1i64..4).prop_map(Op::DelHwDebug),
+        ]
+    }
+
+    proptest! {
+        /// Any request sequence on any profile: no panic, a refused request leaves every
+        /// slot as it was, and each occupied slot holds its own HAL request.
+        #[test]
+        fn refusals_change_nothing(cpu in 0usize..5, ops in prop::collection::vec(op(), 1..16)) {
+            let mut d = Dispatcher::<PowerCpu>::new(cpus()[cpu]);
+            let mut file = Ppc64PtraceFile::new(TASK);
+            for op in ops {
+                let before: Vec<_> = (0..MAX_PTRACE_SLOTS).map(|i| file.watch(i)).collect();
+                let refused = match op {
+                    Op::SetDebugreg(a, data) => file.set_debugreg(a, data, &mut d, &mut NoMemory).is_err(),
+                    Op::SetHwDebug(bp) => file.set_hwdebug(&bp, &mut d, &mut NoMemory).is_err(),
+                    Op::DelHwDebug(h) => file.del_hwdebug(h, &mut d).is_err(),
+                };
+                let after: Vec<_> = (0..MAX_PTRACE_SLOTS).map(|i| file.watch(i)).collect();
+                if refused {
+                    prop_assert_eq!(&before, &after);
+                }
+                for i in 0..MAX_PTRACE_SLOTS {
+                    let id = file.request_id(i);
+                    prop_assert_eq!(id.is_some(), file.watch(i).is_some());
+                    if let Some(id) = id {
+                        prop_assert!(d.request(id).is_some());
+                        prop_assert_eq!(file.slot_of(id), Some(i));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -354,3 +354,53 @@ fn a_hit_sets_the_ptrace_slots_bit_not_the_physical_ones() {
     assert_eq!(f.file.debug_exception(false, 0, []), None);
     assert_eq!(f.file.peek(6), Ok(0xFFFF_0FF0));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn write() -> impl Strategy<Value = (u8, u64)> {
+        prop_oneof![
+            (
+                0u8..4,
+                prop_oneof![0u64..0x100, any::<u64>(), Just(A), Just(A + 3)]
+            ),
+            (Just(7u8), any::<u64>()),
+            (
+                Just(7u8),
+                any::<u32>().prop_map(|v| u64::from(v) & 0xFFFF_00FF)
+            ),
+            (Just(6u8), any::<u64>()),
+            (any::<u8>(), any::<u64>()),
+        ]
+    }
+
+    proptest! {
+        /// Any write sequence: no panic; a refused write changes no register a tracer can
+        /// read; exactly the enabled slots have a HAL request, and the dispatcher holds
+        /// exactly the request the slot stands for.
+        #[test]
+        fn refusals_change_nothing_readable(writes in prop::collection::vec(write(), 1..24)) {
+            let mut f = File::new();
+            for (n, v) in writes {
+                let before = f.regs();
+                match f.poke(n, v) {
+                    Ok(()) => {}
+                    Err(e) => {
+                        prop_assert!(matches!(e, Errno::EINVAL | Errno::EIO), "{:?}", e);
+                        prop_assert_eq!(f.regs(), before);
+                    }
+                }
+                for slot in 0..4u8 {
+                    let bp = f.file.breakpoint(slot);
+                    let id = f.file.request_id(slot);
+                    prop_assert_eq!(bp.is_some_and(|b| b.enabled), id.is_some());
+                    if let (Some(bp), Some(id)) = (bp, id) {
+                        let held = f.d.request(id).copied();
+                        prop_assert_eq!(held, Some(bp.request(TASK).unwrap()));
+                    }
+                }
+            }
+        }
+    }
+}
