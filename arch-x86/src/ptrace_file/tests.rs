@@ -257,6 +257,30 @@ fn no_free_slot_is_enospc_and_changes_nothing_armed() {
 }
 
 #[test]
+fn every_task_has_its_own_four_slots() {
+    // Linux accounts ptrace breakpoints per task: two tracees each use all four.
+    let mut d = dispatcher();
+    let mut files = [X86PtraceFile::new(TaskId(1)), X86PtraceFile::new(TaskId(2))];
+    let all_four = (0..4).fold(0, |v, n| v | enable(n, W, L8));
+    for file in &mut files {
+        for n in 0..4 {
+            file.poke(n, A + 8 * u64::from(n), &mut d, &mut NoMemory)
+                .unwrap();
+        }
+        file.poke(7, all_four, &mut d, &mut NoMemory).unwrap();
+    }
+    // A pinned per-CPU breakpoint (a kernel user) no longer fits anywhere.
+    let kernel = Request::builder(0xffff_8000_0000_1000, 8, AccessKind::WRITE)
+        .scope(Scope::Cpu(CpuId(0)))
+        .origin(Origin::Kernel)
+        .privilege(PrivilegeFilter::KERNEL)
+        .build()
+        .unwrap();
+    let refused = d.register(kernel, &mut NoMemory).unwrap_err();
+    assert!(refused.is_out_of_slots(), "{refused:?}");
+}
+
+#[test]
 fn flush_forgets_everything() {
     let mut f = File::new();
     f.poke(0, A).unwrap();
