@@ -90,7 +90,7 @@
 //! reserved bits, GD, LE/GE, I/O fields, execute fields with a length, disabled slots with
 //! odd fields; DR6; DR4/DR5) to a real traced child and to this file, and compares the
 //! errno and the readback of DR0–DR7 after every write. On Linux 6.18: 10,000 sequences
-//! (99,978 writes), no difference. Breaking rule 3 (either half) or rule 4 on purpose makes
+//! (99,921 writes) and once 50,000 (500,460 writes), no difference. Breaking rule 3 (either half) or rule 4 on purpose makes
 //! it fail within the first cases. The same file compares rule 7 (a hit on each ptrace
 //! slot: signal, `si_code`, `si_addr`, DR6); `tests/real_hw_x86.rs` checks `TRAP_TRACE`
 //! with BS against the kernel.
