@@ -351,8 +351,9 @@ impl Ppc64PtraceFile {
         dispatcher: &mut Dispatcher<PowerCpu, REQUESTS, TASKS, CPUS>,
     ) -> Result<(), Errno> {
         let slots = nr_wp_slots(dispatcher.arch());
-        let index = usize::try_from(handle - 1)
-            .ok()
+        let index = handle
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
             .filter(|i| *i < slots)
             .ok_or(Errno::EINVAL)?;
         let slot = self

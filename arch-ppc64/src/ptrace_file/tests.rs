@@ -258,6 +258,16 @@ fn handles_fill_and_free_slot_by_slot() {
         assert_eq!(file.del_hwdebug(0, &mut d), Err(Errno::EINVAL), "{name}");
         assert_eq!(file.del_hwdebug(-1, &mut d), Err(Errno::EINVAL), "{name}");
         assert_eq!(
+            file.del_hwdebug(i64::MIN, &mut d),
+            Err(Errno::EINVAL),
+            "{name}"
+        );
+        assert_eq!(
+            file.del_hwdebug(i64::MAX, &mut d),
+            Err(Errno::EINVAL),
+            "{name}"
+        );
+        assert_eq!(
             file.del_hwdebug(i64::from(slots) + 1, &mut d),
             Err(Errno::EINVAL),
             "{name}"
@@ -400,7 +410,7 @@ mod properties {
                 .prop_map(|(a, d)| Op::SetDebugreg(a, d)),
             (0u64..2, any::<u64>()).prop_map(|(a, d)| Op::SetDebugreg(a, d)),
             hw.prop_map(Op::SetHwDebug),
-            (-1i64..4).prop_map(Op::DelHwDebug),
+            prop_oneof![-1i64..4, any::<i64>()].prop_map(Op::DelHwDebug),
         ]
     }
 
