@@ -18,6 +18,66 @@
 //!   `kgdb_correct_hw_break` does.
 //!
 //! `tests/kgdb_xmon.rs` drives it on x86-64 and checks each of these properties.
+//!
+//! ```
+//! use std::sync::Mutex;
+//! use hwbkpt_hal::kgdb::KgdbBreakpoints;
+//! use hwbkpt_hal::{AccessKind, CpuId, FixedReservations, ReserveError, TaskId};
+//! # use hwbkpt_hal::{AddressRange, AddressSpacePolicy, Capabilities, DebugArchitecture};
+//! # use hwbkpt_hal::{ExceptionCause, Plan, PoolKind, PrivilegeFilter, Request, RequestError};
+//! # use hwbkpt_hal::{SlotId, SlotPool, SlotProgram, Timing};
+//! # #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+//! # struct Program(AddressRange, AccessKind);
+//! # impl SlotProgram for Program {
+//! #     fn pool(&self) -> PoolKind { PoolKind::Shared }
+//! #     fn hardware_range(&self) -> AddressRange { self.0 }
+//! #     fn hardware_access(&self) -> AccessKind { self.1 }
+//! # }
+//! # static POOLS: [SlotPool; 1] =
+//! #     [SlotPool { kind: PoolKind::Shared, count: 4, serves: AccessKind::all(), register: "DR0-DR3" }];
+//! # static CAPS: Capabilities = Capabilities {
+//! #     arch: "toy", profile: "toy", pools: &POOLS, data_len_pow2_mask: 0b1111,
+//! #     max_data_len: 8, granularity: 1, data_boundary: None, data_timing: Timing::After,
+//! #     execute_timing: Timing::Before, hardware_privileges: PrivilegeFilter::all(),
+//! #     read_only_data: true,
+//! # };
+//! # /// One slot per request, any range up to 8 bytes.
+//! # struct Toy;
+//! # impl DebugArchitecture for Toy {
+//! #     type Program = Program;
+//! #     type SlotImage = Program;
+//! #     type Status = ();
+//! #     fn capabilities(&self) -> &Capabilities { &CAPS }
+//! #     fn address_space(&self) -> AddressSpacePolicy {
+//! #         AddressSpacePolicy { user_limit: 0x7FFF_FFFF_F000, forbidden: &[] }
+//! #     }
+//! #     fn plan(&self, r: &Request) -> Result<Plan<Program>, RequestError> {
+//! #         let mut plan = Plan::new();
+//! #         plan.push(Program(r.range(), r.access()))?;
+//! #         Ok(plan)
+//! #     }
+//! #     fn encode(&self, _: SlotId, p: &Program) -> Result<Program, RequestError> { Ok(*p) }
+//! #     fn decode_status(&self, _: &()) -> ExceptionCause { ExceptionCause::default() }
+//! # }
+//! // The reservations of a 2-CPU machine, behind the kernel's lock.
+//! let engine: Mutex<FixedReservations<Program, 2, 16, 16>> =
+//!     Mutex::new(FixedReservations::new(Toy.capabilities(), 2).unwrap());
+//! let mut kgdb = KgdbBreakpoints::<4>::new();
+//!
+//! // Inside the debug exception: try the lock, never wait.
+//! let mut guard = engine.try_lock().ok();
+//! let index = kgdb.set(guard.as_deref_mut(), &Toy, 0xffff_8000_0010_0000, 8, AccessKind::WRITE)?;
+//! // Before resuming, every CPU gets its slots (here: the kgdb watch).
+//! let cpu1 = guard.as_deref_mut().unwrap().switch_in(TaskId(0), CpuId(1))?;
+//! assert_eq!(cpu1.count(PoolKind::Shared), 1);
+//! drop(guard);
+//!
+//! // Later, the interrupted context happens to hold the lock: kgdb fails at once.
+//! let held = engine.lock().unwrap();
+//! assert_eq!(kgdb.remove(engine.try_lock().ok().as_deref_mut(), index), Err(ReserveError::Busy));
+//! drop(held);
+//! # Ok::<(), ReserveError>(())
+//! ```
 
 use crate::{
     AccessKind, DebugArchitecture, Origin, Pinning, PrivilegeFilter, Request, ReservationId,
@@ -146,3 +206,5 @@ impl<const N: usize> KgdbBreakpoints<N> {
             .filter_map(|(i, e)| Some((i, e.as_ref()?)))
     }
 }
+
+static_assertions::assert_impl_all!(KgdbBreakpoints<4>: Send, Sync, Clone);

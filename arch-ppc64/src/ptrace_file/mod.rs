@@ -123,6 +123,8 @@ use crate::linux_ptrace::{
 };
 use crate::{DOUBLEWORD, DataRegister, PowerCpu, PowerProfile};
 
+static_assertions::assert_impl_all!(Ppc64PtraceFile: Send, Sync, Clone);
+
 /// Most ptrace slots any profile has (POWER10's two DAWRs).
 pub const MAX_PTRACE_SLOTS: usize = 2;
 

@@ -126,6 +126,8 @@ use hwbkpt_hal::{
 
 use crate::{DebugSlot, Dr6, Dr6Flags, Dr7, X86Cpu};
 
+static_assertions::assert_impl_all!(X86PtraceFile: Send, Sync, Clone);
+
 /// The DR7 bits Linux ignores when it decodes a written value (its `DR_CONTROL_RESERVED`
 /// on x86-64: bits 10–15 — including GD — and 32–63). They still read back.
 pub const DR7_IGNORED_BITS: u64 = 0xFFFF_FFFF_0000_FC00;

@@ -26,3 +26,5 @@ pub use errno::Errno;
 /// single-step stop. x86 reports it instead of `TRAP_HWBKPT` when the virtual DR6 has BS,
 /// even if a breakpoint bit is set too.
 pub const TRAP_TRACE: i32 = 2;
+
+static_assertions::assert_impl_all!(Errno: Send, Sync, Copy, core::error::Error);
