@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(x86_registers ppc64_registers plan dispatch scenario)
+[ ${#targets[@]} -gt 0 ] || targets=(x86_registers ppc64_registers plan dispatch scenario ptrace_file)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz --locked
