@@ -96,8 +96,9 @@ impl PendingStep {
 
 /// Request indices touched by one exception, deduplicated. `N` is the
 /// request table's capacity, so every consumer fits.
+/// (Indices as `u16`, like [`RequestId`]'s: the exception path copies this, so it stays small.)
 struct Owners<const N: usize> {
-    indices: [usize; N],
+    indices: [u16; N],
     len: usize,
 }
 
@@ -109,6 +110,9 @@ impl<const N: usize> Owners<N> {
         }
     }
     fn add(&mut self, index: usize) {
+        let Ok(index) = u16::try_from(index) else {
+            return;
+        };
         if self.as_slice().contains(&index) {
             return;
         }
@@ -117,8 +121,11 @@ impl<const N: usize> Owners<N> {
             self.len += 1;
         }
     }
-    fn as_slice(&self) -> &[usize] {
+    fn as_slice(&self) -> &[u16] {
         self.indices.get(..self.len).unwrap_or_default()
+    }
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.as_slice().iter().map(|&i| usize::from(i))
     }
 }
 
@@ -130,13 +137,21 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     fn consumers_in(&self, cpu: CpuId, slots: SlotSet) -> (Owners<REQUESTS>, u64) {
         let mut owners = Owners::new();
         let mut unowned = 0;
+        if slots.is_empty() {
+            return (owners, unowned);
+        }
         for slot in slots.iter() {
             let Some(group) = self.group_at(cpu, slot) else {
                 unowned += 1;
                 continue;
             };
-            for index in self.consumers_of(group) {
-                owners.add(index);
+            match self.sole_consumer(group) {
+                Some(index) => owners.add(index),
+                None => {
+                    for index in self.consumers_of(group) {
+                        owners.add(index);
+                    }
+                }
             }
         }
         // Events go out in request order, whichever slots the engine gave the requests.
@@ -224,7 +239,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         }
 
         let (exact_owners, _) = self.consumers_in(frame.cpu, exact_slots);
-        for &index in exact_owners.as_slice() {
+        for index in exact_owners.iter() {
             let action = self.deliver_exact(index, frame, context, sink)?;
             resolution.claimed = true;
             resolution.action = stronger(resolution.action, action);
@@ -314,11 +329,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             return Ok(ResumeAction::Resume);
         };
         let native = self.arch.capabilities().native_timing(access);
-        let group = self
-            .entry_at(index)
-            .and_then(|e| self.reservations.group(e.reservation));
         let execute_address = self
             .entry_at(index)
+            .filter(|e| e.request.is_execute())
             .and_then(|e| self.reservations.plan(e.reservation))
             .and_then(|plan| plan.iter().next().map(|p| p.hardware_range().start()));
         let Some(entry) = self.entry_mut(index) else {
@@ -365,7 +378,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             // Disabled until re-armed: its slots must stop matching too (unless another
             // consumer shares them), or the stopped instruction faults again when the task
             // resumes (a stop carries no resume flag).
-            entry.enabled = false;
+            self.set_enabled(index, false);
+            let group = self
+                .entry_at(index)
+                .and_then(|e| self.reservations.group(e.reservation));
             self.retire_if_idle(group, frame.cpu, context)?;
         }
         self.stats.delivered_hits += 1;
@@ -432,7 +448,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         }
 
         let mut real = Owners::<REQUESTS>::new();
-        for &index in owners.as_slice() {
+        for index in owners.iter() {
             let Some(entry) = self.entry_at(index) else {
                 continue;
             };
@@ -456,16 +472,16 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         // ptrace-style consumers stop before the access; the instruction runs again when the
         // task resumes, and the continuous consumers are served then (stop first, hit once).
         let mut stopped = false;
-        for &index in real.as_slice() {
+        for index in real.iter() {
             let Some(entry) = self.entry_mut(index) else {
                 continue;
             };
             if entry.request.delivery() == Delivery::After {
                 continue;
             }
-            entry.enabled = false;
-            stopped = true;
             let address = first_overlap(entry.request.range(), access_range);
+            self.set_enabled(index, false);
+            stopped = true;
             self.stats.delivered_hits += 1;
             sink.deliver(Event {
                 request: self.id_of(index),
@@ -516,11 +532,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             disarmed,
             hits: [None; MAX_HITS],
         };
-        let (served, overflow) = real.as_slice().split_at(real.len.min(MAX_HITS));
-        for &index in overflow {
+        for index in real.iter().skip(MAX_HITS) {
             self.disable(index, DisableReason::InterlockFull, frame, sink);
         }
-        for (place, &index) in step.hits.iter_mut().zip(served) {
+        for (place, index) in step.hits.iter_mut().zip(real.iter().take(MAX_HITS)) {
             let Some(entry) = self.entry_at(index) else {
                 continue;
             };
@@ -625,7 +640,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             })
             .fold(SlotSet::EMPTY, SlotSet::with);
         let (owners, _) = self.consumers_in(frame.cpu, matching);
-        for &index in owners.as_slice() {
+        for index in owners.iter() {
             // The hardware filters privilege: a breakpoint for another level never matched.
             let privileged = self
                 .entry_at(index)
@@ -805,7 +820,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         S: EventSink,
     {
         let (owners, _) = self.consumers_in(frame.cpu, slots);
-        for &index in owners.as_slice() {
+        for index in owners.iter() {
             self.disable(index, reason, frame, sink);
         }
         for slot in slots.iter() {
@@ -826,10 +841,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         sink: &mut S,
     ) {
         let id = self.id_of(index);
-        let Some(entry) = self.entry_mut(index).filter(|e| e.enabled) else {
+        if !self.entry_at(index).is_some_and(|e| e.enabled) {
             return;
-        };
-        entry.enabled = false;
+        }
+        self.set_enabled(index, false);
         self.stats.disabled += 1;
         sink.deliver(Event {
             request: id,

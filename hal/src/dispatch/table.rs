@@ -43,6 +43,29 @@ pub(super) struct Entry {
     pub(super) snapshot: Snapshot,
 }
 
+/// What the dispatcher keeps per slot group (by record index) for the exception path.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GroupState {
+    /// The group's generation: a reused record starts over.
+    generation: u32,
+    /// Consumers whose request is enabled (the slots match only while this is not 0).
+    enabled: u16,
+    /// Consumers in all.
+    consumers: u16,
+    /// The consumer, when there is exactly one and it is known — the common case, in which
+    /// delivering needs no walk of the engine's sharer list.
+    sole: Option<u16>,
+}
+
+impl GroupState {
+    const UNUSED: Self = Self {
+        generation: u32::MAX,
+        enabled: 0,
+        consumers: 0,
+        sole: None,
+    };
+}
+
 /// What one slot of a CPU runs since the last switch-in there: the slot group, the program
 /// and its encoded image.
 pub(super) type LoadedProgram<A> = (
@@ -91,6 +114,9 @@ pub struct Dispatcher<
     /// Per-consumer state, at the index of its reservation.
     pub(super) entries: [Option<Entry>; REQUESTS],
     pub(super) generations: [u16; REQUESTS],
+    /// Per slot group record (a group has at least one consumer, so there are at most
+    /// `REQUESTS`): what the exception path needs in O(1), without walking sharers.
+    pub(super) groups: [GroupState; REQUESTS],
     pub(super) loaded: [CpuSlots<A>; CPUS],
     pub(super) pending: [Option<PendingStep>; TASKS],
     pub(super) stats: Statistics,
@@ -128,6 +154,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             reservations,
             entries: [None; REQUESTS],
             generations: [0; REQUESTS],
+            groups: [GroupState::UNUSED; REQUESTS],
             loaded: core::array::from_fn(|_| CpuSlots::empty()),
             pending: [None; TASKS],
             stats: Statistics::default(),
@@ -180,6 +207,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             enabled: true,
             snapshot: snapshot_of(&request, memory),
         });
+        self.join(index, reservation, true);
         Ok(RequestId {
             index: u16::try_from(index).unwrap_or(u16::MAX),
             generation,
@@ -209,12 +237,19 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             .reservation;
         self.forbidden.check(&request)?;
         let plan = self.arch.prepare(&request)?;
-        self.reservations.modify(reservation, request, plan)?;
+        let was_enabled = self.is_enabled(id);
+        // Counted again below, in whichever group the new form lands.
+        self.leave(reservation, was_enabled);
+        if let Err(refused) = self.reservations.modify(reservation, request, plan) {
+            self.join(id.index(), reservation, was_enabled);
+            return Err(refused.into());
+        }
         if let Some(entry) = self.entry_mut(id.index()) {
             entry.request = request;
             entry.enabled = true;
             entry.snapshot = snapshot_of(&request, memory);
         }
+        self.join(id.index(), reservation, true);
         Ok(())
     }
 
@@ -240,7 +275,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
     pub fn release(&mut self, id: RequestId) -> Result<Request, DispatchError> {
         let entry = self.entry(id).ok_or(DispatchError::UnknownRequest)?;
-        let (request, reservation) = (entry.request, entry.reservation);
+        let (request, reservation, enabled) = (entry.request, entry.reservation, entry.enabled);
+        self.leave(reservation, enabled);
         self.reservations.release(reservation)?;
         if let Some(place) = self.entries.get_mut(id.index()) {
             *place = None;
@@ -254,9 +290,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
     pub fn rearm(&mut self, id: RequestId) -> Result<(), DispatchError> {
         self.entry(id).ok_or(DispatchError::UnknownRequest)?;
-        if let Some(entry) = self.entry_mut(id.index()) {
-            entry.enabled = true;
-        }
+        self.set_enabled(id.index(), true);
         Ok(())
     }
 
@@ -419,7 +453,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     /// The slot group `slot` of `cpu` runs.
     pub(super) fn group_at(&self, cpu: CpuId, slot: SlotId) -> Option<SlotGroupId> {
-        self.loaded_at(cpu, slot).map(|(group, _, _)| group)
+        let (group, _, _) = self.cpu_slots(cpu)?.slots.get(slot.ordinal())?.as_ref()?;
+        Some(*group)
     }
 
     pub(super) fn image_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::SlotImage> {
@@ -451,8 +486,77 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// Whether some consumer of `group` is enabled (a group whose every consumer fired as a
     /// one-shot stop or was disabled must not match: its instruction would fault forever).
     pub(super) fn group_enabled(&self, group: SlotGroupId) -> bool {
-        self.consumers_of(group)
-            .any(|index| self.entry_at(index).is_some_and(|e| e.enabled))
+        self.group_state(group).is_some_and(|g| g.enabled > 0)
+    }
+
+    /// The only consumer of `group`, when the dispatcher knows it without a walk.
+    pub(super) fn sole_consumer(&self, group: SlotGroupId) -> Option<usize> {
+        let sole = usize::from(self.group_state(group)?.sole?);
+        self.entry_at(sole).map(|_| sole)
+    }
+
+    fn group_state(&self, group: SlotGroupId) -> Option<&GroupState> {
+        let (index, generation) = group.parts();
+        self.groups
+            .get(index)
+            .filter(|g| g.generation == generation)
+    }
+
+    /// Enable or disable the consumer at `index`, keeping its group's count.
+    pub(super) fn set_enabled(&mut self, index: usize, enabled: bool) {
+        let Some(entry) = self.entry_mut(index) else {
+            return;
+        };
+        if entry.enabled == enabled {
+            return;
+        }
+        entry.enabled = enabled;
+        let reservation = entry.reservation;
+        self.count_enabled(reservation, enabled);
+    }
+
+    /// The state of the group `reservation` belongs to now, started over if its record was
+    /// reused by a new group.
+    fn state_of(&mut self, reservation: ReservationId) -> Option<&mut GroupState> {
+        let (index, generation) = self.reservations.group(reservation)?.parts();
+        let state = self.groups.get_mut(index)?;
+        if state.generation != generation {
+            *state = GroupState {
+                generation,
+                ..GroupState::UNUSED
+            };
+        }
+        Some(state)
+    }
+
+    /// The consumer at `index` now belongs to the group of `reservation`.
+    fn join(&mut self, index: usize, reservation: ReservationId, enabled: bool) {
+        if let Some(state) = self.state_of(reservation) {
+            state.consumers = state.consumers.saturating_add(1);
+            state.sole = u16::try_from(index).ok().filter(|_| state.consumers == 1);
+            state.enabled = state.enabled.saturating_add(u16::from(enabled));
+        }
+    }
+
+    /// The consumer of `reservation` leaves its group (before a release or a modify).
+    fn leave(&mut self, reservation: ReservationId, enabled: bool) {
+        if let Some(state) = self.state_of(reservation) {
+            state.consumers = state.consumers.saturating_sub(1);
+            // Who remains is the engine's to say (a walk), not worth tracking here.
+            state.sole = None;
+            state.enabled = state.enabled.saturating_sub(u16::from(enabled));
+        }
+    }
+
+    /// One more (or one fewer) enabled consumer in the group `reservation` belongs to.
+    fn count_enabled(&mut self, reservation: ReservationId, more: bool) {
+        if let Some(state) = self.state_of(reservation) {
+            state.enabled = if more {
+                state.enabled.saturating_add(1)
+            } else {
+                state.enabled.saturating_sub(1)
+            };
+        }
     }
 
     /// Whether `slot` is armed while `task` runs on `cpu`: it was loaded by the switch-in of
@@ -465,15 +569,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         if state.task != Some(task) {
             return false;
         }
-        let Some(group) = state
-            .slots
-            .get(slot.ordinal())
-            .copied()
-            .flatten()
-            .map(|l| l.0)
-        else {
+        let Some((group, _, _)) = state.slots.get(slot.ordinal()).and_then(Option::as_ref) else {
             return false;
         };
+        let group = *group;
         self.group_enabled(group) && !self.pending_for(task).is_some_and(|p| p.disarms(group))
     }
 }

@@ -578,3 +578,205 @@ fn a_watch_on_a_registered_exception_stack_is_refused_and_changes_nothing() {
         "a refused request leaves every register as it was"
     );
 }
+
+const T2: TaskId = TaskId(2);
+
+fn request(addr: u64, len: u64, scope: Scope) -> crate::RequestBuilder {
+    Request::builder(addr, len, AccessKind::READ_WRITE)
+        .scope(scope)
+        .privilege(PrivilegeFilter::USER | PrivilegeFilter::KERNEL)
+}
+
+#[test]
+fn identical_programs_share_one_slot_and_each_consumer_gets_its_event() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let ptrace = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::Before);
+    let perf = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    assert_eq!(d.status(perf).unwrap().sharers, 2);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_some() && cpu.regs.installed[1].is_none());
+
+    // The stop comes first; the shared slot stays armed for the continuous consumer.
+    cpu.env.access = Some(write_access(0x1012, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1012 };
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Stop);
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].request, ptrace);
+    assert!(!d.is_enabled(ptrace) && cpu.regs.installed[0].is_some());
+
+    // Resumed, the instruction matches again: now only perf, through the interlock.
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    cpu.env.perform(0x55);
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(sink.0.len(), 2);
+    assert_eq!(sink.0[1].request, perf);
+    assert!(cpu.regs.installed[0].is_some(), "re-armed for perf");
+
+    // Once perf is gone too, the slot is uninstalled at the next switch-in.
+    d.release(perf).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(
+        cpu.regs.installed[0].is_none(),
+        "only a disabled consumer is left"
+    );
+    d.rearm(ptrace).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_some());
+}
+
+#[test]
+fn an_exclusive_request_never_shares() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let mut cpu = ToyCpu::new();
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    let own = request(0x1010, 8, Scope::Task(T1))
+        .sharing(crate::Sharing::Exclusive)
+        .build()
+        .unwrap();
+    let id = d.register(own, &mut cpu.env).unwrap();
+    assert_eq!(d.status(id).unwrap().sharers, 1);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_some() && cpu.regs.installed[1].is_some());
+}
+
+#[test]
+fn each_task_has_the_whole_pool_and_a_cpu_request_must_fit_beside_the_busiest() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let mut cpu = ToyCpu::new();
+    for task in [T1, T2] {
+        for addr in [0x1010, 0x1020] {
+            let r = request(addr, 8, Scope::Task(task)).build().unwrap();
+            d.register(r, &mut cpu.env).unwrap();
+        }
+    }
+    let on_cpu = request(0x1030, 8, Scope::Cpu(CPU0)).build().unwrap();
+    let refused = d.register(on_cpu, &mut cpu.env).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            DispatchError::Reserve(ReserveError::CpuFull {
+                cpu: CPU0,
+                task_term: 2,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    d.switch_in(T2, CPU1, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed.iter().take(2).all(Option::is_some));
+}
+
+#[test]
+fn flexible_requests_rotate_and_report_the_windows_they_missed() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let mut cpu = ToyCpu::new();
+    let ids: std::vec::Vec<RequestId> = [0x1010, 0x1020, 0x1030]
+        .into_iter()
+        .map(|addr| {
+            let r = request(addr, 8, Scope::Task(T1))
+                .pinning(crate::Pinning::Flexible)
+                .build()
+                .unwrap();
+            d.register(r, &mut cpu.env).unwrap()
+        })
+        .collect();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let armed: std::vec::Vec<bool> = ids.iter().map(|&i| d.status(i).unwrap().armed).collect();
+    assert_eq!(armed, [true, true, false]);
+    assert_eq!(d.status(ids[2]).unwrap().missed_windows, 1);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(
+        d.status(ids[2]).unwrap().armed,
+        "the waiting one goes first"
+    );
+    assert_eq!(d.armed_slots(T1, CPU0).iter().count(), 2);
+    let missed: u64 = ids
+        .iter()
+        .map(|&i| d.status(i).unwrap().missed_windows)
+        .sum();
+    assert_eq!(missed, 2, "two windows missed in all: one per switch-in");
+}
+
+#[test]
+fn a_step_pending_across_migration_disarms_the_group_wherever_it_lands() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut regs1, mut sink) = (ToyCpu::new(), ToyRegs::default(), Collected::default());
+    // On CPU 1 a CPU-bound request is loaded first, so the task's group lands in slot 1.
+    let on_cpu1 = request(0x1030, 8, Scope::Cpu(CPU1)).build().unwrap();
+    d.register(on_cpu1, &mut cpu.env).unwrap();
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 1, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+
+    d.switch_in(T1, CPU1, &mut regs1).unwrap();
+    assert!(
+        regs1.installed[0].is_some(),
+        "the CPU-bound request is armed"
+    );
+    assert!(
+        regs1.installed[1].is_none(),
+        "the stepping task's group stays disarmed"
+    );
+    // The step completes on CPU 1: re-armed there, in its slot there, and delivered.
+    cpu.env.perform(0x66);
+    let mut on_cpu1 = ToyCpu {
+        regs: regs1,
+        env: cpu.env,
+    };
+    let trace = TrapFrame {
+        cpu: CPU1,
+        ..frame(0x404, ExecutionMode::User)
+    };
+    d.handle_exception(&trace, ToyStatus::Trace, &mut on_cpu1, &mut sink)
+        .unwrap();
+    assert!(on_cpu1.regs.installed[1].is_some());
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].request, id);
+}
+
+#[test]
+fn a_refused_modify_keeps_the_old_request_armed() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    let other = watch(&mut d, &mut cpu.env, 0x1020, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let before = cpu.regs.installed;
+
+    // Task 2 fills the pool: moving the watch to a CPU-bound one cannot fit beside it.
+    for addr in [0x1040, 0x1050] {
+        let r = request(addr, 8, Scope::Task(T2)).build().unwrap();
+        d.register(r, &mut cpu.env).unwrap();
+    }
+    let on_cpu = request(0x1030, 8, Scope::Cpu(CPU0)).build().unwrap();
+    let refused = d.modify(id, on_cpu, &mut cpu.env).unwrap_err();
+    assert!(refused.is_out_of_slots(), "{refused:?}");
+    assert_eq!(d.request(id).unwrap().range().len(), 8);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert_eq!(cpu.regs.installed, before, "bit-identical registers");
+
+    // It still fires.
+    cpu.env.access = Some(write_access(0x1010, 1, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+    assert_eq!(d.pending_step(T1), Some(0x400));
+
+    // A modify that fits moves it.
+    d.release(other).unwrap();
+    let moved = request(0x1020, 8, Scope::Task(T1)).build().unwrap();
+    d.modify(id, moved, &mut cpu.env).unwrap();
+    assert_eq!(d.request(id).unwrap().range().start(), 0x1020);
+}

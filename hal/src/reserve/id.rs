@@ -23,3 +23,11 @@ pub struct SlotGroupId {
     pub(super) index: u32,
     pub(super) generation: u32,
 }
+
+impl SlotGroupId {
+    /// The group record's place (below the engine's capacity) and its generation, for
+    /// callers that keep per-group state in arrays.
+    pub(crate) const fn parts(self) -> (usize, u32) {
+        (self.index as usize, self.generation)
+    }
+}
