@@ -533,7 +533,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             hits: [None; MAX_HITS],
         };
         for index in real.iter().skip(MAX_HITS) {
-            self.disable(index, DisableReason::InterlockFull, frame, sink);
+            self.disable_with_event(index, DisableReason::InterlockFull, frame, sink);
         }
         for (place, index) in step.hits.iter_mut().zip(real.iter().take(MAX_HITS)) {
             let Some(entry) = self.entry_at(index) else {
@@ -821,7 +821,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     {
         let (owners, _) = self.consumers_in(frame.cpu, slots);
         for index in owners.iter() {
-            self.disable(index, reason, frame, sink);
+            self.disable_with_event(index, reason, frame, sink);
         }
         for slot in slots.iter() {
             match self.group_at(frame.cpu, slot) {
@@ -833,7 +833,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     }
 
     /// Disable one enabled consumer and tell it why.
-    fn disable<S: EventSink>(
+    fn disable_with_event<S: EventSink>(
         &mut self,
         index: usize,
         reason: DisableReason,

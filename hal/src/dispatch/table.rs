@@ -294,6 +294,38 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         Ok(())
     }
 
+    /// Disable a request without giving its slots back: its slots stop matching at the next
+    /// [`switch_in`](Self::switch_in) (unless other consumers share them), and
+    /// [`rearm`](Self::rearm) enables it again with no new reservation — so it cannot fail
+    /// for lack of room. This is a ptrace placeholder: a slot whose address is written but
+    /// not yet enabled in DR7.
+    ///
+    /// # Errors
+    /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
+    pub fn disable(&mut self, id: RequestId) -> Result<(), DispatchError> {
+        self.entry(id).ok_or(DispatchError::UnknownRequest)?;
+        self.set_enabled(id.index(), false);
+        Ok(())
+    }
+
+    /// Read the watched bytes again as the request's "last observed" value (the old value
+    /// of its next x86 hit). A debugger that changed watched memory while the task was
+    /// stopped calls this, so the next hit does not report the debugger's own write.
+    ///
+    /// # Errors
+    /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
+    pub fn observe(
+        &mut self,
+        id: RequestId,
+        memory: &mut impl MemoryRead,
+    ) -> Result<(), DispatchError> {
+        let request = self.entry(id).ok_or(DispatchError::UnknownRequest)?.request;
+        if let Some(entry) = self.entry_mut(id.index()) {
+            entry.snapshot = snapshot_of(&request, memory);
+        }
+        Ok(())
+    }
+
     /// The request behind an id, if it is registered.
     #[must_use]
     pub fn request(&self, id: RequestId) -> Option<&Request> {

@@ -780,3 +780,45 @@ fn a_refused_modify_keeps_the_old_request_armed() {
     d.modify(id, moved, &mut cpu.env).unwrap();
     assert_eq!(d.request(id).unwrap().range().start(), 0x1020);
 }
+
+#[test]
+fn a_disabled_request_keeps_its_slot_and_observe_moves_the_old_value() {
+    let mut d = Toy::new(ToyArch::new(Timing::After));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 2, Delivery::After);
+    d.disable(id).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_none(), "disabled: not armed");
+    // Its reservation stays: the pool still counts it.
+    let other = request(0x1020, 2, Scope::Task(T1)).build().unwrap();
+    d.register(other, &mut cpu.env).unwrap();
+    let third = request(0x1030, 2, Scope::Task(T1)).build().unwrap();
+    assert!(
+        d.register(third, &mut cpu.env)
+            .unwrap_err()
+            .is_out_of_slots()
+    );
+
+    d.rearm(id).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert!(cpu.regs.installed[0].is_some());
+    // The debugger writes the watched bytes while the task is stopped, then says so.
+    cpu.env.memory[0x10] = 0x99;
+    d.observe(id, &mut cpu.env).unwrap();
+    cpu.env.memory[0x10] = 0xAB; // the task's own write, then the trap
+    let status = ToyStatus::Exact {
+        slots: 0b01,
+        single_step: false,
+    };
+    d.handle_exception(
+        &frame(0x400, ExecutionMode::User),
+        status,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    let EventKind::Hit(hit) = sink.0[0].kind else {
+        panic!("expected a hit")
+    };
+    assert_eq!(hit.values.unwrap().old(), &[0x99, 0x11]);
+}
