@@ -143,12 +143,11 @@ impl X86Profile {
         merges_execute_into_traps: true,
     };
 
-    /// Every profile the root differential test's reference model covers
-    /// (`tests/differential_x86.rs` samples these). [`Self::INTEL_SKX_FAST_STRINGS`] is not
-    /// here yet: the reference model does not know
+    /// The profiles whose #DB reports one exception per instruction.
+    /// [`Self::INTEL_SKX_FAST_STRINGS`] is kept apart because it
     /// [`merges_execute_into_traps`](Self::merges_execute_into_traps) (a merged #DB delivers
-    /// the next instruction's execute hit at the data trap, before a release or PC change
-    /// between the two instructions could cancel it). `tests/real_hw_x86.rs` checks it
-    /// against the real CPU instead.
+    /// the next instruction's execute hit at the data trap): the root differential test
+    /// (`tests/differential_x86.rs`) samples these and that one, with a reference model that
+    /// knows the merge, and `tests/real_hw_x86.rs` checks it against the real CPU.
     pub const ALL: [Self; 3] = [Self::GENERIC, Self::QEMU, Self::INTEL_FAST_STRINGS];
 }
