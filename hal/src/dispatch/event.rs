@@ -37,16 +37,6 @@ pub struct ValueChange {
 }
 
 impl ValueChange {
-    pub(crate) const fn new(addr: u64, len: u8, old_exact: bool, truncated: bool) -> Self {
-        Self {
-            addr,
-            len,
-            old: [0; MAX_VALUE_BYTES],
-            new: [0; MAX_VALUE_BYTES],
-            old_exact,
-            truncated,
-        }
-    }
     /// A change whose old bytes are a whole snapshot buffer (bytes past `len` are zero there).
     pub(crate) const fn from_snapshot(
         addr: u64,
@@ -66,16 +56,6 @@ impl ValueChange {
     /// The whole buffer of new bytes (only the first `len` are reported).
     pub(crate) const fn new_buffer_mut(&mut self) -> &mut [u8; MAX_VALUE_BYTES] {
         &mut self.new
-    }
-    pub(crate) fn old_mut(&mut self) -> &mut [u8] {
-        self.old
-            .get_mut(..usize::from(self.len))
-            .unwrap_or_default()
-    }
-    pub(crate) fn new_mut(&mut self) -> &mut [u8] {
-        self.new
-            .get_mut(..usize::from(self.len))
-            .unwrap_or_default()
     }
     /// The bytes before the access.
     #[must_use]

@@ -16,7 +16,7 @@ use super::table::{Dispatcher, read_prefix};
 /// Most `after` consumers one interlock step delivers to. More consumers of one access than
 /// this (only possible when many share slots) are disabled with
 /// [`DisableReason::InterlockFull`], never dropped silently.
-const MAX_HITS: usize = 8;
+const MAX_HITS: usize = 4;
 
 /// Most slot groups one step disarms: one per slot of a pool.
 const MAX_DISARMED: usize = SlotId::MAX_PER_POOL as usize;
@@ -57,7 +57,17 @@ pub(super) struct PendingHit {
     id: RequestId,
     access: AccessKind,
     address: u64,
-    values: Option<ValueChange>,
+    values: Option<OldValues>,
+}
+
+/// The touched bytes as they were before the access; the new ones are read once it is done.
+/// (Half a [`ValueChange`]: pending steps stay small, and the exception path copies less.)
+#[derive(Debug, Clone, Copy)]
+struct OldValues {
+    addr: u64,
+    len: u8,
+    truncated: bool,
+    old: [u8; MAX_VALUE_BYTES],
 }
 
 /// A task's interlock in progress: the slots it disarmed and the hits to deliver once the
@@ -134,6 +144,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 {
     /// Every consumer of the groups loaded in `slots` of `cpu`, each once, in request order;
     /// and how many of `slots` hold no group.
+    #[inline]
     fn consumers_in(&self, cpu: CpuId, slots: SlotSet) -> (Owners<REQUESTS>, u64) {
         let mut owners = Owners::new();
         let mut unowned = 0;
@@ -155,7 +166,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             }
         }
         // Events go out in request order, whichever slots the engine gave the requests.
-        if let Some(found) = owners.indices.get_mut(..owners.len) {
+        if owners.len > 1
+            && let Some(found) = owners.indices.get_mut(..owners.len)
+        {
             found.sort_unstable();
         }
         (owners, unowned)
@@ -691,12 +704,16 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             {
                 continue;
             }
-            let values = hit.values.map(|mut change| {
-                if let Ok(range) = AddressRange::new(change.addr, change.new_mut().len() as u64) {
-                    let mut buf = [0; MAX_VALUE_BYTES];
-                    if read_prefix(context, range, &mut buf) {
-                        copy_prefix(change.new_mut(), &buf);
-                    }
+            let values = hit.values.map(|before| {
+                let mut change = ValueChange::from_snapshot(
+                    before.addr,
+                    before.len,
+                    before.old,
+                    before.truncated,
+                );
+                change.old_exact = true;
+                if let Ok(range) = AddressRange::new(before.addr, u64::from(before.len)) {
+                    read_prefix(context, range, change.new_buffer_mut());
                 }
                 change
             });
@@ -877,24 +894,17 @@ fn first_overlap(watched: AddressRange, access: AddressRange) -> u64 {
 }
 
 /// Old values read before the access (exact), new values filled in after it.
-fn exact_old_values<E: ExceptionEnvironment>(
-    touched: AddressRange,
-    context: &mut E,
-) -> ValueChange {
+fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, context: &mut E) -> OldValues {
     let truncated = touched.len() > MAX_VALUE_BYTES as u64;
     let len = u8::try_from(touched.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
-    let mut change = ValueChange::new(touched.start(), len, true, truncated);
-    let mut buf = [0; MAX_VALUE_BYTES];
-    if read_prefix(context, touched, &mut buf) {
-        copy_prefix(change.old_mut(), &buf);
-    }
-    change
-}
-
-/// Fill `dst` (at most [`MAX_VALUE_BYTES`] long) from the start of `src`.
-fn copy_prefix(dst: &mut [u8], src: &[u8; MAX_VALUE_BYTES]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = *s;
+    let mut old = [0; MAX_VALUE_BYTES];
+    // Unreadable memory reports zeros, as before the access nothing else is known.
+    read_prefix(context, touched, &mut old);
+    OldValues {
+        addr: touched.start(),
+        len,
+        truncated,
+        old,
     }
 }
 

@@ -416,7 +416,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 let image = self
                     .loaded_at(cpu, slot)
                     .filter(|_| self.is_armed(slot, task, cpu))
-                    .map(|(_, _, image)| image);
+                    .map(|(_, _, image)| *image);
                 match image {
                     Some(image) => regs.install(slot, image),
                     None => regs.uninstall(slot),
@@ -475,12 +475,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     }
 
     /// What `slot` of `cpu` runs since the last switch-in there.
-    pub(super) fn loaded_at(&self, cpu: CpuId, slot: SlotId) -> Option<LoadedProgram<A>> {
-        self.cpu_slots(cpu)?
-            .slots
-            .get(slot.ordinal())
-            .copied()
-            .flatten()
+    pub(super) fn loaded_at(&self, cpu: CpuId, slot: SlotId) -> Option<&LoadedProgram<A>> {
+        self.cpu_slots(cpu)?.slots.get(slot.ordinal())?.as_ref()
     }
 
     /// The slot group `slot` of `cpu` runs.
@@ -490,11 +486,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     }
 
     pub(super) fn image_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::SlotImage> {
-        self.loaded_at(cpu, slot).map(|(_, _, image)| image)
+        self.loaded_at(cpu, slot).map(|(_, _, image)| *image)
     }
 
     pub(super) fn program_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::Program> {
-        self.loaded_at(cpu, slot).map(|(_, program, _)| program)
+        self.loaded_at(cpu, slot).map(|(_, program, _)| *program)
     }
 
     /// Every slot of `cpu` holding `group`.
@@ -502,17 +498,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         let Some(state) = self.cpu_slots(cpu) else {
             return SlotSet::EMPTY;
         };
-        (0..ORDINALS)
-            .filter_map(SlotId::from_ordinal)
-            .filter(|slot| {
-                state
-                    .slots
-                    .get(slot.ordinal())
-                    .copied()
-                    .flatten()
-                    .is_some_and(|(g, _, _)| g == group)
-            })
-            .fold(SlotSet::EMPTY, SlotSet::with)
+        let mut set = SlotSet::EMPTY;
+        for (ordinal, loaded) in (0..ORDINALS).zip(&state.slots) {
+            if let (Some((g, _, _)), Some(slot)) = (loaded, SlotId::from_ordinal(ordinal))
+                && *g == group
+            {
+                set = set.with(slot);
+            }
+        }
+        set
     }
 
     /// Whether some consumer of `group` is enabled (a group whose every consumer fired as a
