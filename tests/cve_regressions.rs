@@ -169,6 +169,21 @@ fn a_refused_move_to_a_kernel_address_keeps_the_old_watch_cve_2018_1000199() {
             // Re-writing the same DR7 (what a debugger does next) re-arms the old address.
             file.poke(7, DR7_L0_WRITE_8, dispatcher, mem).unwrap();
             assert_eq!(file.readback(), readback);
+            // The CVE's own order: disable (L0 off, fields kept), move (refused), enable
+            // again. The slot's disabled request keeps the old address, and so does the
+            // re-enable.
+            file.poke(7, DR7_L0_WRITE_8 & !1, dispatcher, mem).unwrap();
+            assert!(!dispatcher.is_enabled(id));
+            assert_eq!(file.poke(0, kernel, dispatcher, mem), Err(Errno::EINVAL));
+            assert_eq!(dispatcher.request(id), Some(&request));
+            file.poke(7, DR7_L0_WRITE_8, dispatcher, mem).unwrap();
+            assert_eq!(file.readback(), readback);
+            assert_eq!(
+                file.request_id(0),
+                Some(id),
+                "{kernel:#x}: same reservation"
+            );
+            assert!(dispatcher.is_enabled(id));
         }
         assert_eq!(
             m.run(task, CpuId(0), 1000).unwrap().stop,

@@ -7,6 +7,12 @@
 //! full `PTRACE_PEEKUSER` readback of DR0–DR7 must be equal. A fresh child per sequence, so
 //! every sequence starts from a new task's state.
 //!
+//! `random_writes_with_perf_holding_slots_match_the_kernel` and `enospc_rules_match_the_kernel`
+//! do the same with one to three of the child's debug registers held by pinned perf
+//! breakpoints (`perf_event_open`, and as many task-bound requests on the dispatcher), so
+//! the write that gets `ENOSPC` is compared: Linux reserves a ptrace slot at its first
+//! address write (a disabled placeholder) and before it checks the address.
+//!
 //! `stops_match_the_kernel` compares the stop of a hit on each ptrace slot 0–3: the
 //! kernel's `si_signo`, `si_code`, `si_addr` (RIP after the store) and virtual DR6 (B*n*
 //! of the ptrace slot) against the file's, fed the event the dispatcher delivers for the
@@ -60,7 +66,10 @@ fn ptrace_virtual_x86_runs_on_x86_64_linux_only() {}
 mod x86_64_linux {
     use std::time::Instant;
 
-    use hwbkpt::{Dispatcher, MemoryRead, MemoryReadError, TaskId, ptrace::Errno};
+    use hwbkpt::{
+        AccessKind, Dispatcher, MemoryRead, MemoryReadError, Origin, PrivilegeFilter, Request,
+        Scope, Sharing, TaskId, ptrace::Errno,
+    };
     use hwbkpt_x86::ptrace_file::X86PtraceFile;
     use hwbkpt_x86::{PtraceError, TracedThread, X86Cpu, X86Profile};
     use proptest::prelude::*;
@@ -275,11 +284,94 @@ mod x86_64_linux {
 
     /// Apply `writes` to a new child and a new file; the first difference fails the case.
     fn compare(writes: &[(u8, u64)]) -> Result<(), TestCaseError> {
+        compare_sharing(writes, 0)
+    }
+
+    /// Where the perf breakpoints of [`compare_sharing`] watch (nothing needs to be mapped).
+    const PERF_BASE: u64 = 0x7ffe_0000_0000;
+
+    /// `struct perf_event_attr` up to `bp_len` (`PERF_ATTR_SIZE_VER1`, 72 bytes), the part
+    /// a breakpoint event needs (`include/uapi/linux/perf_event.h`).
+    #[repr(C)]
+    #[derive(Default)]
+    struct PerfEventAttr {
+        kind: u32,
+        size: u32,
+        config: u64,
+        sample_period: u64,
+        sample_type: u64,
+        read_format: u64,
+        /// Bit 0 disabled, bit 2 pinned, bit 5 exclude_kernel, bit 6 exclude_hv.
+        flags: u64,
+        wakeup_events: u32,
+        bp_type: u32,
+        bp_addr: u64,
+        bp_len: u64,
+    }
+    const _: () = assert!(core::mem::size_of::<PerfEventAttr>() == 72);
+
+    /// A perf breakpoint file descriptor, closed however the case ends.
+    struct PerfEvent(i32);
+    impl Drop for PerfEvent {
+        fn drop(&mut self) {
+            // SAFETY: closing a descriptor this test opened and owns.
+            unsafe { libc::close(self.0) };
+        }
+    }
+
+    /// `perf_event_open(PERF_TYPE_BREAKPOINT)`: a pinned 8-byte user write breakpoint on
+    /// task `pid` (every CPU), the kind of consumer ptrace shares the four registers with.
+    fn perf_breakpoint(pid: libc::pid_t, addr: u64) -> std::io::Result<PerfEvent> {
+        let attr = PerfEventAttr {
+            kind: 5, // PERF_TYPE_BREAKPOINT
+            size: 72,
+            flags: 1 << 2 | 1 << 5 | 1 << 6, // pinned, exclude_kernel, exclude_hv
+            bp_type: 2,                      // HW_BREAKPOINT_W
+            bp_addr: addr,
+            bp_len: 8,
+            ..PerfEventAttr::default()
+        };
+        // SAFETY: the kernel reads `attr.size` bytes of a live, correctly laid out struct.
+        let fd =
+            unsafe { libc::syscall(libc::SYS_perf_event_open, &raw const attr, pid, -1, -1, 0) };
+        if fd < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(PerfEvent(fd as i32))
+        }
+    }
+
+    /// The dispatcher's counterpart of [`perf_breakpoint`]: a pinned, exclusive, user-only
+    /// write watch bound to the task.
+    fn perf_like_request(task: TaskId, addr: u64) -> Request {
+        Request::builder(addr, 8, AccessKind::WRITE)
+            .scope(Scope::Task(task))
+            .privilege(PrivilegeFilter::USER)
+            .origin(Origin::User)
+            .sharing(Sharing::Exclusive)
+            .build()
+            .unwrap()
+    }
+
+    /// [`compare`] with `perf` of the child's four debug registers held by perf breakpoints
+    /// on the kernel side and by as many task-bound requests on the dispatcher: where
+    /// `ENOSPC` comes (Linux: at the write that creates a ptrace slot, its first address
+    /// write included) is compared too.
+    fn compare_sharing(writes: &[(u8, u64)], perf: u64) -> Result<(), TestCaseError> {
         let pid = stopped_child().expect("the probe could trace a child");
         let _child = Child(pid);
         let mut thread = TracedThread::new(pid);
         let mut dispatcher = Dispatcher::<X86Cpu>::new(X86Cpu::new(X86Profile::GENERIC_X86_64));
-        let mut file = X86PtraceFile::new(TaskId(pid as u64));
+        let task = TaskId(pid as u64);
+        let mut file = X86PtraceFile::new(task);
+        let mut events = Vec::new();
+        for i in 0..perf {
+            let addr = PERF_BASE + 8 * i;
+            events.push(perf_breakpoint(pid, addr).expect("perf_event_open was probed"));
+            dispatcher
+                .register(perf_like_request(task, addr), &mut NoMemory)
+                .unwrap();
+        }
         prop_assert_eq!(real_readback(&thread), file.readback(), "initial state");
         for (step, &(n, v)) in writes.iter().enumerate() {
             let real = real_poke(&mut thread, n, v);
@@ -301,11 +393,20 @@ mod x86_64_linux {
                 fmt_regs(&real_regs),
                 fmt_regs(&our_regs)
             );
-            // Every armed slot is a request in the dispatcher, and only those.
+            // Every slot that exists holds a request in the dispatcher (its reservation),
+            // enabled exactly while the slot is armed; nothing else is registered.
             for slot in 0..4u8 {
-                let armed = file.breakpoint(slot).is_some_and(|b| b.enabled);
+                let bp = file.breakpoint(slot);
+                let armed = bp.is_some_and(|b| b.enabled);
                 prop_assert_eq!(armed, file.request_id(slot).is_some(), "slot {}", slot);
+                let held = file.held_request(slot);
+                prop_assert_eq!(bp.is_some(), held.is_some(), "slot {}", slot);
+                if let Some(id) = held {
+                    prop_assert_eq!(dispatcher.is_enabled(id), armed, "slot {}", slot);
+                }
             }
+            let held = (0..4u8).filter(|&n| file.held_request(n).is_some()).count();
+            prop_assert_eq!(dispatcher.reservations().len(), held + perf as usize);
         }
         Ok(())
     }
@@ -351,6 +452,137 @@ mod x86_64_linux {
         );
         if let Err(e) = result {
             panic!("{e}");
+        }
+    }
+
+    /// Whether perf breakpoints can be opened on a child here (`perf_event_paranoid`,
+    /// seccomp); prints why not.
+    fn perf_available() -> bool {
+        let Some(pid) = stopped_child() else {
+            return false;
+        };
+        let _child = Child(pid);
+        match perf_breakpoint(pid, PERF_BASE) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("perf_event_open(PERF_TYPE_BREAKPOINT) refused: {e}");
+                false
+            }
+        }
+    }
+
+    /// The same random sequences with perf holding one to three of the child's debug
+    /// registers: the errno of every write (where `ENOSPC` comes, and whether it wins over
+    /// `EINVAL`) and the readback must match the kernel's.
+    #[test]
+    fn random_writes_with_perf_holding_slots_match_the_kernel() {
+        let Some(pid) = stopped_child() else {
+            return skip("random_writes_with_perf_holding_slots_match_the_kernel");
+        };
+        let probe = TracedThread::new(pid).peek(7);
+        kill(pid);
+        if probe.is_err() || !perf_available() {
+            return skip("random_writes_with_perf_holding_slots_match_the_kernel");
+        }
+        let cases = (cases() / 3).max(1);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            source_file: Some(file!()),
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+                "proptest-regressions",
+            ))),
+            ..Config::default()
+        });
+        let started = Instant::now();
+        let (writes, refused) = (std::cell::Cell::new(0usize), std::cell::Cell::new(0usize));
+        let strategy = (1u64..4, prop::collection::vec(write(), 1..20));
+        let result = runner.run(&strategy, |(perf, seq)| {
+            writes.set(writes.get() + seq.len());
+            // Count the ENOSPCs the kernel gives, to show the comparison exercised them.
+            refused.set(refused.get() + enospc_count(&seq, perf));
+            compare_sharing(&seq, perf)
+        });
+        eprintln!(
+            "ptrace_virtual_x86 with perf: {cases} sequences, {} writes ({} refused with \
+             ENOSPC by our file) compared with the kernel in {:.1?}",
+            writes.get(),
+            refused.get(),
+            started.elapsed()
+        );
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
+
+    /// How many writes of `writes` the file refuses with `ENOSPC` next to `perf` other
+    /// consumers (no kernel involved).
+    fn enospc_count(writes: &[(u8, u64)], perf: u64) -> usize {
+        let mut dispatcher = Dispatcher::<X86Cpu>::new(X86Cpu::new(X86Profile::GENERIC_X86_64));
+        let task = TaskId(1);
+        for i in 0..perf {
+            let request = perf_like_request(task, PERF_BASE + 8 * i);
+            dispatcher.register(request, &mut NoMemory).unwrap();
+        }
+        let mut file = X86PtraceFile::new(task);
+        writes
+            .iter()
+            .filter(|&&(n, v)| {
+                file.poke(n, v, &mut dispatcher, &mut NoMemory) == Err(Errno::ENOSPC)
+            })
+            .count()
+    }
+
+    /// The `ENOSPC` cases one by one, with perf holding three of the four registers.
+    #[test]
+    fn enospc_rules_match_the_kernel() {
+        let Some(pid) = stopped_child() else {
+            return skip("enospc_rules_match_the_kernel");
+        };
+        let probe = TracedThread::new(pid).peek(7);
+        kill(pid);
+        if probe.is_err() || !perf_available() {
+            return skip("enospc_rules_match_the_kernel");
+        }
+        let a = 0x7000_1000u64;
+        let rules: &[(&str, &[(u8, u64)])] = &[
+            (
+                "second placeholder at its address write",
+                &[(0, a), (1, a + 8)],
+            ),
+            (
+                "out of room wins over an invalid address",
+                &[(0, a), (1, 0xffff_8000_0000_0000)],
+            ),
+            (
+                "out of room wins over a non-canonical address",
+                &[(0, a), (1, 1 << 47)],
+            ),
+            (
+                "enabling a placeholder needs no room; a new slot in DR7 does",
+                &[
+                    (0, a),
+                    (7, 0x1 | 0x9 << 16),
+                    (7, 0x9 << 16),
+                    (7, 0x1 | 0xd << 16),
+                    (7, 0x4),
+                ],
+            ),
+            (
+                "a refused DR7 write keeps the slot it created, and its register",
+                &[(7, 0x1 | 0x2 << 20), (1, a), (0, a)],
+            ),
+        ];
+        for (name, writes) in rules {
+            if let Err(e) = compare_sharing(writes, 3) {
+                panic!("rule '{name}' (perf holding 3): {e}");
+            }
+        }
+        // Shown to bite: each rule's sequence gets at least one ENOSPC.
+        for (name, writes) in &rules[..3] {
+            assert!(
+                enospc_count(writes, 3) > 0,
+                "rule '{name}' never ran out of room"
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! A kernel that adopts hwbkpt no longer lets ptrace poke the debug registers: a debugger's
 //! `PTRACE_POKEUSER` of `u_debugreg[n]` lands in an [`X86PtraceFile`], which validates the
-//! write, turns it into HAL [`Request`]s and applies them through the
+//! write, turns it into HAL [`Request`](hwbkpt_hal::Request)s and applies them through the
 //! [`Dispatcher`] (policy, plan, reservation, encode) — or refuses it with the error number
 //! Linux returns, leaving the previous state exactly as it was. `PTRACE_PEEKUSER` answers
 //! what Linux answers, and hits on the task's slots come back from
@@ -51,10 +51,19 @@
 //! `modify_user_hw_breakpoint`), and checked write by write against the running kernel by
 //! `tests/ptrace_virtual_x86.rs`:
 //!
-//! 1. **Slots exist or not.** Each of DR0–DR3 is backed by a breakpoint
-//!    ([`PtraceBreakpoint`]) that is created by the first address write (disabled, write,
-//!    one byte, at that address) or by the first DR7 write that *enables* the slot (at
-//!    address 0), and lives until exec or exit ([`X86PtraceFile::flush`]).
+//! 1. **Slots exist or not, and an existing slot holds a debug register.** Each of DR0–DR3
+//!    is backed by a breakpoint ([`PtraceBreakpoint`]) that is created by the first address
+//!    write (disabled, write, one byte, at that address) or by the first DR7 write that
+//!    *enables* the slot (at address 0), and lives until exec or exit
+//!    ([`X86PtraceFile::flush`]). Creating it reserves one of the debug registers ptrace
+//!    shares with every other user of the [`Dispatcher`] — disabled or not, as a disabled
+//!    perf breakpoint does — so **`ENOSPC` comes at the creating write**: the first address
+//!    write, or the DR7 write that enables a slot with no breakpoint. Here the breakpoint is
+//!    a HAL request registered at that write and [`Dispatcher::disable`]d while DR7 leaves
+//!    it off ([`X86PtraceFile::held_request`]); DR7 writes [`Dispatcher::rearm`],
+//!    [`Dispatcher::disable`] or [`Dispatcher::modify`] it in place, so enabling a slot
+//!    that exists never runs out of room. Linux reserves before it checks the address, so
+//!    a first address write that is both out of room and invalid gets `ENOSPC`.
 //! 2. **An address write** to a slot without a breakpoint is checked as a one-byte
 //!    address (any alignment; every byte below the user limit). To a slot with one, it is
 //!    checked against that breakpoint's **current** type and length — even while the slot
@@ -90,28 +99,25 @@
 //! reserved bits, GD, LE/GE, I/O fields, execute fields with a length, disabled slots with
 //! odd fields; DR6; DR4/DR5) to a real traced child and to this file, and compares the
 //! errno and the readback of DR0–DR7 after every write. On Linux 6.18: 10,000 sequences
-//! (99,921 writes) and once 50,000 (500,460 writes), no difference. Breaking rule 3 (either half) or rule 4 on purpose makes
-//! it fail within the first cases. The same file compares rule 7 (a hit on each ptrace
-//! slot: signal, `si_code`, `si_addr`, DR6); `tests/real_hw_x86.rs` checks `TRAP_TRACE`
-//! with BS against the kernel.
+//! (99,921 writes) and once 50,000 (500,460 writes), no difference. Breaking rule 3 (either
+//! half) or rule 4 on purpose makes it fail within the first cases. For rule 1 the same
+//! sequences run with one to three of the child's registers held by pinned perf
+//! breakpoints (and as many task-bound requests on the dispatcher), so where `ENOSPC` comes
+//! is compared too: 1,000 sequences (9,801 writes, 2,892 of them refused with `ENOSPC`), no
+//! difference; letting `EINVAL` win over `ENOSPC` at a first address write on purpose fails
+//! the first case. The same file compares rule 7 (a hit on each ptrace slot: signal,
+//! `si_code`, `si_addr`, DR6); `tests/real_hw_x86.rs` checks `TRAP_TRACE` with BS against
+//! the kernel.
 //!
 //! ## Deliberate deviations
 //!
-//! - **`ENOSPC` comes at the enabling DR7 write, not at the first address write.** Linux's
-//!   disabled placeholder of rule 1 holds one of the four debug registers (perf reserves a
-//!   slot for a disabled event too). The HAL's [`Dispatcher`] has no "reserved but not
-//!   armed" request, so a disabled slot is kept only here and reserves nothing; its
-//!   request is registered when DR7 enables it, and that is where a lack of slots shows.
-//!   The errno is the same; only the write that gets it differs, and only when something
-//!   other than this task's ptrace slots holds debug registers (with ptrace alone, four
-//!   slots always fit). The same reason makes Linux prefer `ENOSPC` over `EINVAL` when a
-//!   first address write is both out of slots and invalid; here it is `EINVAL`.
 //! - **No `EPERM`/`ESRCH`.** Whether the caller may trace the task, and whether it is
 //!   stopped, is the embedding kernel's business before it calls into this file.
-//! - **Kernel-forbidden regions** ([`Dispatcher::forbid`]) are checked only when a slot is
-//!   enabled (the dispatcher checks them at registration); Linux checks its blacklisted
-//!   regions (the CPU entry area) for every breakpoint, but they are kernel addresses,
-//!   which the user-address rule already refuses for ptrace.
+//! - **A region forbidden after a slot exists** ([`Dispatcher::forbid`]) is applied to
+//!   that slot at its next write, not at once: the dispatcher checks its forbidden regions
+//!   for every breakpoint it is given, enabled or not (as Linux checks its blacklisted
+//!   regions, which are kernel addresses the user-address rule refuses first anyway), but
+//!   does not revisit requests it already holds.
 
 mod breakpoint;
 #[cfg(test)]
@@ -120,7 +126,7 @@ mod tests;
 pub use breakpoint::{PtraceBreakpoint, SlotKind};
 
 use hwbkpt_hal::{
-    Dispatcher, Event, EventKind, MemoryRead, Request, RequestId, SignalRecord, TaskId,
+    Dispatcher, Event, EventKind, MemoryRead, MemoryReadError, RequestId, SignalRecord, TaskId,
     ptrace::{Errno, TRAP_TRACE},
 };
 
@@ -136,10 +142,12 @@ pub const DR7_IGNORED_BITS: u64 = 0xFFFF_FFFF_0000_FC00;
 /// (`DR6_RESERVED`): [`Dr6::RESET`].
 const DR6_POLARITY: u64 = Dr6::RESET.bits();
 
-/// One ptrace slot: the kernel-side breakpoint, and the HAL request armed for it.
+/// One ptrace slot: the kernel-side breakpoint, and the HAL request that holds its
+/// reservation (enabled while the breakpoint is, a disabled placeholder otherwise).
 #[derive(Debug, Clone, Copy, Default)]
 struct VirtualSlot {
     breakpoint: Option<PtraceBreakpoint>,
+    /// `Some` exactly while `breakpoint` is.
     request: Option<RequestId>,
 }
 
@@ -154,29 +162,6 @@ pub struct X86PtraceFile {
     dr7: u64,
     /// The virtual DR6, positive polarity (a hit sets B*n*; BS is `0x4000`).
     dr6: u64,
-}
-
-/// Restores the dispatcher after a failed multi-slot write: for each changed slot, the
-/// request it had before (in change order).
-struct UndoLog {
-    entries: [Option<(usize, Option<Request>)>; DebugSlot::COUNT as usize],
-    len: usize,
-}
-
-impl UndoLog {
-    const fn new() -> Self {
-        Self {
-            entries: [None; DebugSlot::COUNT as usize],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, index: usize, previous: Option<Request>) {
-        if let Some(place) = self.entries.get_mut(self.len) {
-            *place = Some((index, previous));
-            self.len += 1;
-        }
-    }
 }
 
 impl X86PtraceFile {
@@ -233,13 +218,15 @@ impl X86PtraceFile {
     /// with the state left exactly as it was — except for the kernel's documented
     /// second-pass effect of a refused DR7 write (rule 4 of the module documentation).
     ///
-    /// `memory` reads the task's memory for the HAL's first "last observed" values.
+    /// `memory` reads the task's memory for the HAL's "last observed" values. A DR7 write
+    /// that leaves a slot enabled also re-arms its request if the dispatcher disabled it
+    /// meanwhile (after an [`EventKind::Disabled`] event), as a tracer rewriting DR7 expects.
     ///
     /// # Errors
     /// [`Errno::EIO`] (DR4, DR5, `n > 7`), [`Errno::EINVAL`] (misaligned, kernel or
     /// non-canonical address, I/O or long execute fields), [`Errno::ENOSPC`] (no free slot
-    /// when a slot is enabled), or what else the dispatcher's refusal means
-    /// ([`Errno::from_dispatch`]).
+    /// for a slot's first address write, or for a DR7 write that enables a slot with no
+    /// breakpoint), or what else the dispatcher's refusal means ([`Errno::from_dispatch`]).
     pub fn poke<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         n: u8,
@@ -265,8 +252,39 @@ impl X86PtraceFile {
     }
 
     /// The HAL request armed for slot `n` (0–3): `Some` exactly while the slot is enabled.
+    /// (A disabled slot's request is [`held_request`](Self::held_request).)
     #[must_use]
     pub fn request_id(&self, n: u8) -> Option<RequestId> {
+        let slot = self.slots.get(usize::from(n))?;
+        slot.request
+            .filter(|_| slot.breakpoint.is_some_and(|b| b.enabled))
+    }
+
+    /// The HAL request that holds slot `n`'s reservation: `Some` exactly while the slot
+    /// exists ([`breakpoint`](Self::breakpoint)), enabled in the dispatcher while the
+    /// breakpoint is and disabled otherwise (Linux's disabled placeholder, which still
+    /// holds a debug register).
+    ///
+    /// ```
+    /// # use hwbkpt_hal::{Dispatcher, MemoryRead, MemoryReadError, TaskId};
+    /// # use hwbkpt_x86::{X86Cpu, X86Profile, ptrace_file::X86PtraceFile};
+    /// # struct NoMemory;
+    /// # impl MemoryRead for NoMemory {
+    /// #     fn read_memory(&mut self, addr: u64, _: &mut [u8]) -> Result<(), MemoryReadError> {
+    /// #         Err(MemoryReadError::Unmapped { addr })
+    /// #     }
+    /// # }
+    /// let mut d = Dispatcher::<X86Cpu>::new(X86Cpu::new(X86Profile::GENERIC_X86_64));
+    /// let mut file = X86PtraceFile::new(TaskId(7));
+    /// file.poke(2, 0x7000_1000, &mut d, &mut NoMemory).unwrap();
+    /// let placeholder = file.held_request(2).unwrap();      // reserved at the address write
+    /// assert!(!d.is_enabled(placeholder) && file.request_id(2).is_none());
+    /// file.poke(7, 0x10, &mut d, &mut NoMemory).unwrap();  // L2, write, 1 byte
+    /// assert_eq!(file.request_id(2), Some(placeholder));   // the same reservation, armed
+    /// assert!(d.is_enabled(placeholder));
+    /// ```
+    #[must_use]
+    pub fn held_request(&self, n: u8) -> Option<RequestId> {
         self.slots.get(usize::from(n))?.request
     }
 
@@ -324,8 +342,9 @@ impl X86PtraceFile {
         })
     }
 
-    /// The task executed a new program or exited: every slot is released, DR7 reads 0 and
-    /// the virtual DR6 is cleared (Linux's `flush_ptrace_hw_breakpoint`).
+    /// The task executed a new program or exited: every slot is released (placeholders
+    /// too), DR7 reads 0 and the virtual DR6 is cleared (Linux's
+    /// `flush_ptrace_hw_breakpoint`).
     pub fn flush<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
         &mut self,
         dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
@@ -351,6 +370,7 @@ impl X86PtraceFile {
         let task = self.task;
         let slot = self.slots.get_mut(index).ok_or(Errno::EIO)?;
         let new = match slot.breakpoint {
+            // Linux's placeholder: disabled, write, one byte.
             None => PtraceBreakpoint {
                 address,
                 kind: SlotKind::Write(crate::BreakpointLength::One),
@@ -358,16 +378,18 @@ impl X86PtraceFile {
             },
             Some(old) => PtraceBreakpoint { address, ..old },
         };
-        new.validate(dispatcher.arch(), task)?;
-        let want = if new.enabled {
-            Some(new.request(task)?)
-        } else {
-            None
-        };
-        let mut undo = UndoLog::new();
-        sync_slot(index, slot, want, dispatcher, memory, &mut undo)?;
-        slot.breakpoint = Some(new);
-        Ok(())
+        if let Err(invalid) = new.validate(dispatcher.arch(), task) {
+            // Linux reserves the placeholder's slot before it checks the address: a first
+            // write that is both out of room and invalid is refused for the room.
+            return Err(if slot.breakpoint.is_none() {
+                room_for_placeholder(task, dispatcher)
+                    .err()
+                    .unwrap_or(invalid)
+            } else {
+                invalid
+            });
+        }
+        hold(slot, new, task, dispatcher, memory)
     }
 
     fn write_control<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
@@ -385,10 +407,9 @@ impl X86PtraceFile {
                 .filter(|b| b.enabled)
                 .map(|b| b.kind)
         });
-        let mut undo = UndoLog::new();
         let mut failure = None;
         for slot in DebugSlot::ALL {
-            if let Err(e) = self.control_slot(slot, decoded, dispatcher, memory, &mut undo) {
+            if let Err(e) = self.control_slot(slot, decoded, dispatcher, memory) {
                 failure = Some(e);
                 break;
             }
@@ -397,13 +418,19 @@ impl X86PtraceFile {
             self.dr7 = value;
             return Ok(());
         };
-        self.roll_back(&mut undo, dispatcher, memory);
-        // Linux's second pass: every existing breakpoint takes its previous enabled kind,
-        // or becomes a disabled execute breakpoint (the rebuilt DR7 has no fields for it).
+        // Linux's second pass: every existing breakpoint (those this write created too)
+        // takes its previous enabled kind, or becomes a disabled execute breakpoint (the
+        // rebuilt DR7 has no fields for it). Each keeps the one slot it holds, so none of
+        // these changes needs room.
+        let task = self.task;
         for (slot, kind) in self.slots.iter_mut().zip(previous) {
-            if let Some(b) = slot.breakpoint.as_mut() {
-                b.enabled = kind.is_some();
-                b.kind = kind.unwrap_or(SlotKind::Execute);
+            if let Some(old) = slot.breakpoint {
+                let restored = PtraceBreakpoint {
+                    enabled: kind.is_some(),
+                    kind: kind.unwrap_or(SlotKind::Execute),
+                    ..old
+                };
+                restore(slot, restored, task, dispatcher, memory);
             }
         }
         Err(error)
@@ -416,7 +443,6 @@ impl X86PtraceFile {
         dr7: Dr7,
         dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
         memory: &mut impl MemoryRead,
-        undo: &mut UndoLog,
     ) -> Result<(), Errno> {
         let task = self.task;
         let index = usize::from(slot.index());
@@ -433,78 +459,111 @@ impl X86PtraceFile {
             enabled,
         };
         new.validate(&cpu, task)?;
-        let want = if enabled {
-            Some(new.request(task)?)
-        } else {
-            None
-        };
-        sync_slot(index, state, want, dispatcher, memory, undo)?;
-        state.breakpoint = Some(new);
-        Ok(())
-    }
-
-    /// Put back the requests `undo` recorded, newest first.
-    fn roll_back<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
-        &mut self,
-        undo: &mut UndoLog,
-        dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
-        memory: &mut impl MemoryRead,
-    ) {
-        let entries = undo.entries.get(..undo.len).unwrap_or_default();
-        for (index, previous) in entries.iter().rev().flatten() {
-            let Some(slot) = self.slots.get_mut(*index) else {
-                continue;
-            };
-            // Each step puts back what was there a moment ago, in the room it held then,
-            // so none of them can be refused.
-            match (slot.request, *previous) {
-                (Some(id), Some(request)) => {
-                    let _ = dispatcher.modify(id, request, memory);
-                }
-                (Some(id), None) => {
-                    let _ = dispatcher.release(id);
-                    slot.request = None;
-                }
-                (None, Some(request)) => {
-                    slot.request = dispatcher.register(request, memory).ok();
-                }
-                (None, None) => {}
-            }
-        }
-        undo.len = 0;
+        hold(state, new, task, dispatcher, memory)
     }
 }
 
-/// Make `slot`'s HAL request `want` (none: not armed), recording the previous one in
-/// `undo`. A change of an armed slot is one atomic [`Dispatcher::modify`]; on a refusal the
-/// slot keeps its previous request.
-fn sync_slot<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
-    index: usize,
+/// Make `slot` hold `new`: the first time, register its request (the slot's reservation;
+/// the only step that can run out of room) and disable it unless `new` is enabled; after
+/// that, change the held request in place — an atomic [`Dispatcher::modify`] when the
+/// request changes, [`Dispatcher::rearm`] or [`Dispatcher::disable`] when only the enabled
+/// state does — which keeps the reservation and never needs a new slot. On a refusal the
+/// slot and the dispatcher are as they were.
+fn hold<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
     slot: &mut VirtualSlot,
-    want: Option<Request>,
+    new: PtraceBreakpoint,
+    task: TaskId,
     dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
     memory: &mut impl MemoryRead,
-    undo: &mut UndoLog,
 ) -> Result<(), Errno> {
-    let have = slot.request.and_then(|id| dispatcher.request(id).copied());
-    match (slot.request, want) {
-        (None, None) => return Ok(()),
-        (Some(_), Some(want)) if have == Some(want) => return Ok(()),
-        (Some(id), Some(want)) => dispatcher
-            .modify(id, want, memory)
-            .map_err(|e| Errno::from_dispatch(&e))?,
-        (Some(id), None) => {
-            // An id this file registered; a stale one is already gone.
-            let _ = dispatcher.release(id);
-            slot.request = None;
-        }
-        (None, Some(want)) => {
+    let want = new.request(task)?;
+    let held = slot.request.filter(|id| dispatcher.request(*id).is_some());
+    let id = match held {
+        None => {
             let id = dispatcher
                 .register(want, memory)
                 .map_err(|e| Errno::from_dispatch(&e))?;
             slot.request = Some(id);
+            id
         }
-    }
-    undo.push(index, have);
+        Some(id) if dispatcher.request(id) != Some(&want) => {
+            dispatcher
+                .modify(id, want, memory)
+                .map_err(|e| Errno::from_dispatch(&e))?;
+            id
+        }
+        Some(id) => {
+            if new.enabled && !dispatcher.is_enabled(id) {
+                // Enabled again after a while: what the task's memory holds now is the
+                // "last observed" value, not what it held when the slot was disabled.
+                let _ = dispatcher.observe(id, memory);
+            }
+            id
+        }
+    };
+    // `id` is registered (just checked or just made): these cannot fail.
+    let _ = if new.enabled {
+        dispatcher.rearm(id)
+    } else {
+        dispatcher.disable(id)
+    };
+    slot.breakpoint = Some(new);
     Ok(())
+}
+
+/// The restore pass of a refused DR7 write: [`hold`], which cannot run out of room here
+/// (every change keeps the slot's one reservation). Should the dispatcher still refuse the
+/// change (a region [`Dispatcher::forbid`] added since the slot was written), the slot's
+/// request is left disabled rather than armed in a form the tracer did not ask for.
+fn restore<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
+    slot: &mut VirtualSlot,
+    restored: PtraceBreakpoint,
+    task: TaskId,
+    dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
+    memory: &mut impl MemoryRead,
+) {
+    if hold(slot, restored, task, dispatcher, memory).is_err() {
+        if let Some(id) = slot.request {
+            let _ = dispatcher.disable(id);
+        }
+        slot.breakpoint = Some(PtraceBreakpoint {
+            enabled: false,
+            ..restored
+        });
+    }
+}
+
+/// Whether a new placeholder of `task` would find a free slot: `Err` with the refusal's
+/// errno ([`Errno::ENOSPC`], or [`Errno::ENOMEM`] for full tables) if not. Probes with a
+/// disabled execute placeholder at address 0 (no memory read), released at once.
+fn room_for_placeholder<const REQUESTS: usize, const TASKS: usize, const CPUS: usize>(
+    task: TaskId,
+    dispatcher: &mut Dispatcher<X86Cpu, REQUESTS, TASKS, CPUS>,
+) -> Result<(), Errno> {
+    let probe = PtraceBreakpoint {
+        address: 0,
+        kind: SlotKind::Execute,
+        enabled: false,
+    }
+    .request(task)?;
+    match dispatcher.register(probe, &mut NoRead) {
+        Ok(id) => {
+            let _ = dispatcher.release(id);
+            Ok(())
+        }
+        Err(e) if e.is_out_of_slots() => Err(Errno::ENOSPC),
+        Err(e) => match Errno::from_dispatch(&e) {
+            Errno::ENOMEM => Err(Errno::ENOMEM),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Memory for a request whose value is never read (an execute breakpoint).
+struct NoRead;
+
+impl MemoryRead for NoRead {
+    fn read_memory(&mut self, addr: u64, _: &mut [u8]) -> Result<(), MemoryReadError> {
+        Err(MemoryReadError::Unmapped { addr })
+    }
 }

@@ -108,8 +108,14 @@ fn address_then_enable_registers_one_hal_request() {
     assert_eq!(placeholder.kind, SlotKind::Write(BreakpointLength::One));
     assert!(!placeholder.enabled);
     assert!(f.file.request_id(1).is_none());
+    // The placeholder holds its slot already: a disabled one-byte write request.
+    let held = f.file.held_request(1).unwrap();
+    assert!(!f.d.is_enabled(held));
+    assert_eq!(f.d.request(held).unwrap().range().len(), 1);
     f.poke(7, enable(1, RW, L8)).unwrap();
     let id = f.file.request_id(1).unwrap();
+    assert_eq!(id, held, "enabling keeps the reservation");
+    assert!(f.d.is_enabled(id));
     let r = f.d.request(id).copied().unwrap();
     assert_eq!((r.range().start(), r.range().len()), (A, 8));
     assert_eq!(r.access(), AccessKind::READ_WRITE);
@@ -117,10 +123,12 @@ fn address_then_enable_registers_one_hal_request() {
     assert_eq!(r.origin(), Origin::User);
     assert_eq!(r.privilege(), PrivilegeFilter::USER);
     assert_eq!(f.file.slot_of(id), Some(DebugSlot::Dr1));
-    // Disabling releases it; the breakpoint stays (Linux keeps the event).
+    // Disabling keeps the request and its slot, disabled (Linux keeps the event).
     f.poke(7, fields(1, RW, L8)).unwrap();
     assert!(f.file.request_id(1).is_none());
-    assert!(f.d.request(id).is_none());
+    assert_eq!(f.file.held_request(1), Some(id));
+    assert_eq!(f.d.request(id).copied(), Some(r));
+    assert!(!f.d.is_enabled(id));
     assert_eq!(f.file.peek(1), Ok(A));
 }
 
@@ -219,41 +227,161 @@ fn a_refused_dr7_write_keeps_slots_it_created_and_restores_armed_ones() {
         (0, SlotKind::Execute, false)
     );
     assert!(f.file.request_id(0).is_none());
+    let created = f.file.held_request(0).unwrap();
+    assert!(!f.d.is_enabled(created));
+    assert_eq!(f.d.request(created).unwrap().access(), AccessKind::EXECUTE);
     let again = f.d.request(f.file.request_id(1).unwrap()).copied().unwrap();
     assert_eq!(again, armed);
     assert!(f.file.breakpoint(2).is_none());
 }
 
-#[test]
-fn no_free_slot_is_enospc_and_changes_nothing_armed() {
+/// Three pinned CPU-bound kernel consumers (kgdb-style) on every CPU: one slot is left.
+fn with_three_kernel_consumers() -> File {
     let mut f = File::new();
-    // A kernel user (kgdb-style) holds three of the four slots on every CPU.
     for i in 0..3 {
         let r = Request::builder(0xffff_8000_0000_1000 + 8 * i, 8, AccessKind::WRITE)
+            .scope(Scope::AllCpus)
             .origin(Origin::Kernel)
             .privilege(PrivilegeFilter::KERNEL)
             .build()
             .unwrap();
         f.d.register(r, &mut NoMemory).unwrap();
     }
+    f
+}
+
+#[test]
+fn enospc_comes_at_the_first_address_write() {
+    let mut f = with_three_kernel_consumers();
+    // The first placeholder takes the last slot, disabled.
     f.poke(0, A).unwrap();
-    f.poke(1, A + 8).unwrap();
+    assert!(f.file.held_request(0).is_some());
+    // The second has no room: refused at the address write, as Linux refuses it, and
+    // nothing changes.
+    let before = f.regs();
+    assert_eq!(f.poke(1, A + 8), Err(Errno::ENOSPC));
+    assert_eq!(f.regs(), before);
+    assert!(f.file.breakpoint(1).is_none());
+    assert!(f.file.held_request(1).is_none());
+    // Linux reserves before it checks the address: invalid and out of room is ENOSPC.
+    assert_eq!(f.poke(1, A + 0x10), Err(Errno::ENOSPC));
+    assert_eq!(f.poke(1, 0xffff_8000_0000_0000), Err(Errno::ENOSPC));
+    // A DR7 write enabling a slot with no breakpoint is refused the same way.
+    assert_eq!(f.poke(7, enable(2, W, L8)), Err(Errno::ENOSPC));
+    assert_eq!(f.file.peek(7), Ok(0));
+    assert!(f.file.breakpoint(2).is_none());
+    // Enabling the placeholder needs no new slot: it cannot run out of room.
     f.poke(7, enable(0, W, L8)).unwrap();
-    let armed = f.file.request_id(0);
-    assert!(armed.is_some());
+    let id = f.file.request_id(0).unwrap();
+    assert_eq!(f.d.request(id).unwrap().range().start(), A);
+    // Nor can disabling and enabling it again, or changing its type and length.
+    f.poke(7, fields(0, W, L8)).unwrap();
+    f.poke(7, enable(0, RW, L4)).unwrap();
+    assert_eq!(f.file.request_id(0), Some(id));
+    // Its address moves in place.
+    f.poke(0, A + 0x40).unwrap();
+    assert_eq!(f.d.request(id).unwrap().range().start(), A + 0x40);
+}
+
+#[test]
+fn with_room_an_invalid_first_address_is_einval_and_reserves_nothing() {
+    let mut f = File::new();
+    assert_eq!(f.poke(1, 0xffff_8000_0000_0000), Err(Errno::EINVAL));
+    assert!(f.file.held_request(1).is_none());
+    // The probe that looked for room left none of it taken: four placeholders fit.
+    for n in 0..4 {
+        f.poke(n, A + 8 * u64::from(n)).unwrap();
+    }
+    assert!((0..4).all(|n| f.file.held_request(n).is_some()));
+}
+
+#[test]
+fn a_placeholder_keeps_a_kernel_consumer_out() {
+    // The other direction: four placeholders (none enabled) hold all four slots of the
+    // task, so a pinned per-CPU kernel breakpoint no longer fits — as with Linux, where
+    // ptrace's disabled breakpoints count against perf's.
+    let mut f = File::new();
+    for n in 0..4 {
+        f.poke(n, A + 8 * u64::from(n)).unwrap();
+    }
+    let kernel = Request::builder(0xffff_8000_0000_1000, 8, AccessKind::WRITE)
+        .scope(Scope::Cpu(CpuId(0)))
+        .origin(Origin::Kernel)
+        .privilege(PrivilegeFilter::KERNEL)
+        .build()
+        .unwrap();
+    let refused = f.d.register(kernel, &mut NoMemory).unwrap_err();
+    assert!(refused.is_out_of_slots(), "{refused:?}");
+    // Exec releases them: room again.
+    f.file.flush(&mut f.d);
+    assert!(f.d.register(kernel, &mut NoMemory).is_ok());
+}
+
+#[test]
+fn a_refused_dr7_write_keeps_the_reservations_it_made() {
+    // Linux's restore pass keeps a slot the failed write created, and so its register.
+    let mut f = with_three_kernel_consumers();
+    // Slot 0 is created enabled (taking the last slot), slot 1 has I/O fields: refused.
     assert_eq!(
-        f.poke(7, enable(0, W, L8) | enable(1, W, L8)),
+        f.poke(7, enable(0, W, L1) | enable(1, IO, L1)),
+        Err(Errno::EINVAL)
+    );
+    let created = f.file.held_request(0).unwrap();
+    assert!(!f.d.is_enabled(created));
+    // So the next first address write has no room.
+    assert_eq!(f.poke(1, A), Err(Errno::ENOSPC));
+    // And a refused DR7 write never leaves a slot armed that it did not arm before.
+    f.poke(0, A).unwrap();
+    f.poke(7, enable(0, W, L1)).unwrap();
+    assert_eq!(
+        f.poke(7, enable(0, W, L8) | enable(1, W, L1)),
         Err(Errno::ENOSPC)
     );
-    assert_eq!(f.file.peek(7), Ok(enable(0, W, L8)));
-    assert!(f.file.request_id(1).is_none());
-    let r0 = f.d.request(f.file.request_id(0).unwrap()).copied().unwrap();
-    assert_eq!(r0.range().start(), A);
-    // Swapping which slot is on works: the write goes slot by slot, so slot 0 is
-    // disabled (its slot freed) before slot 1 asks for one.
-    f.poke(7, enable(1, W, L8)).unwrap();
-    assert!(f.file.request_id(0).is_none());
-    assert!(f.file.request_id(1).is_some());
+    let r = f.d.request(created).copied().unwrap();
+    assert_eq!((r.range().start(), r.range().len()), (A, 1));
+    assert!(f.d.is_enabled(created));
+}
+
+#[test]
+fn enabling_again_reads_the_last_observed_value_again() {
+    struct Word(u64);
+    impl MemoryRead for Word {
+        fn read_memory(&mut self, _: u64, buf: &mut [u8]) -> Result<(), MemoryReadError> {
+            for (b, v) in buf.iter_mut().zip(self.0.to_le_bytes()) {
+                *b = v;
+            }
+            Ok(())
+        }
+    }
+    let mut d = dispatcher();
+    let mut file = X86PtraceFile::new(TASK);
+    file.poke(0, A, &mut d, &mut Word(1)).unwrap();
+    file.poke(7, enable(0, W, L8), &mut d, &mut Word(1))
+        .unwrap();
+    file.poke(7, fields(0, W, L8), &mut d, &mut Word(1))
+        .unwrap();
+    // The task ran with the slot off and changed the word; enabling it again must not
+    // report the old 1 as the value before the next hit.
+    file.poke(7, enable(0, W, L8), &mut d, &mut Word(2))
+        .unwrap();
+    let mut cpu = FakeCpu::default();
+    assert!(d.switch_in(TASK, CpuId(0), &mut cpu).is_ok());
+    let physical = cpu.installed.iter().position(Option::is_some).unwrap();
+    let status = Dr6::from_bits_retain(Dr6::RESET.bits() | 1 << physical);
+    let frame = TrapFrame {
+        task: TASK,
+        cpu: CpuId(0),
+        pc: 0x40_1234,
+        mode: ExecutionMode::User,
+    };
+    let mut events = Vec::new();
+    let mut sink = |e| events.push(e);
+    d.handle_exception(&frame, status, &mut cpu, &mut sink)
+        .unwrap();
+    let EventKind::Hit(hit) = events[0].kind else {
+        panic!("{events:?}")
+    };
+    assert_eq!(hit.values.unwrap().old(), &2u64.to_le_bytes());
 }
 
 #[test]
@@ -418,12 +546,18 @@ mod properties {
                 for slot in 0..4u8 {
                     let bp = f.file.breakpoint(slot);
                     let id = f.file.request_id(slot);
+                    let held = f.file.held_request(slot);
                     prop_assert_eq!(bp.is_some_and(|b| b.enabled), id.is_some());
-                    if let (Some(bp), Some(id)) = (bp, id) {
-                        let held = f.d.request(id).copied();
-                        prop_assert_eq!(held, Some(bp.request(TASK).unwrap()));
+                    prop_assert_eq!(bp.is_some(), held.is_some());
+                    if let (Some(bp), Some(held)) = (bp, held) {
+                        let request = f.d.request(held).copied();
+                        prop_assert_eq!(request, Some(bp.request(TASK).unwrap()));
+                        prop_assert_eq!(f.d.is_enabled(held), bp.enabled);
                     }
                 }
+                // Nothing else is registered: the file leaks no reservation.
+                let registered = (0..4u8).filter(|&n| f.file.held_request(n).is_some()).count();
+                prop_assert_eq!(f.d.reservations().len(), registered);
             }
         }
     }
