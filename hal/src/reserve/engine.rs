@@ -867,6 +867,7 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
             prev: None,
             next: None,
             ticket,
+            created: ticket,
             armed: false,
         };
         let Ok((index, _)) = self.groups.insert(group, may_grow) else {

@@ -75,6 +75,9 @@ pub(super) struct Group<P> {
     /// Rotation order of flexible groups: taken from a global counter at creation and each
     /// time the group is armed, so the group armed least recently comes first.
     pub(super) ticket: u64,
+    /// The ticket at creation, never changed: registration order, for placing groups in
+    /// slots first fit in the order they were reserved.
+    pub(super) created: u64,
     /// Flexible groups: armed at the most recent switch-in that considered it.
     pub(super) armed: bool,
 }

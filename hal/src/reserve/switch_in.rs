@@ -280,16 +280,20 @@ impl<P: SlotProgram, S: Storage, const CPUS: usize> Reservations<P, S, CPUS> {
                 *done = true;
             }
         }
-        // The rest in record order (oldest group first, its programs in plan order), so a
+        // The rest in creation order (oldest group first, its programs in plan order), so a
         // fresh CPU gives slots first fit in registration order, as debuggers expect (the
-        // first watch in DR0), whatever order the lists were walked in.
+        // first watch in DR0), whatever order the lists were walked in or records reused.
         let mut fresh = [None; MAX_SLOTS];
         for (place, (done, choice)) in fresh.iter_mut().zip(placed.iter().zip(chosen)) {
             if !*done {
                 *place = *choice;
             }
         }
-        fresh.sort_unstable_by_key(|c| c.map_or((u32::MAX, u8::MAX), |(g, k, _)| (g, k)));
+        fresh.sort_unstable_by_key(|c| {
+            c.map_or((u64::MAX, u8::MAX), |(g, k, _)| {
+                (self.groups.get(g).map_or(u64::MAX, |g| g.created), k)
+            })
+        });
         for choice in &fresh {
             let Some((group, k, pool)) = *choice else {
                 continue;
