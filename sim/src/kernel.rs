@@ -169,4 +169,8 @@ pub trait Kernel<I: Isa> {
     /// [`Machine::set_pc`](crate::Machine::set_pc) moved the task's PC from `old_pc` (signal
     /// delivery, a debugger): the place to cancel a pending single step.
     fn pc_changed(&mut self, _cx: &mut KernelContext<'_, I>, _old_pc: u64) {}
+
+    /// A simulated kernel instruction (`sysret`, `rfid`) just returned the task to user mode:
+    /// where a kernel delivers what it kept for the task's return (pending signals).
+    fn returned_to_user(&mut self, _cx: &mut KernelContext<'_, I>) {}
 }

@@ -8,7 +8,7 @@
 use hwbkpt_hal::{CpuId, TaskId};
 
 use crate::{
-    Bus, EntryReason, Fault, Isa, Kernel, KernelContext, Memory, RandomPolicy, Resume,
+    Bus, EntryReason, Fault, Isa, Kernel, KernelContext, Memory, Mode, RandomPolicy, Resume,
     ScheduleAction, StepOutcome, Task, TaskState, Trace, TraceEvent,
 };
 
@@ -477,7 +477,13 @@ impl<I: Isa, K: Kernel<I>> Machine<I, K> {
         };
         let entered = !matches!(outcome, StepOutcome::Retired);
         let resume = match outcome {
-            StepOutcome::Retired => Resume::Continue,
+            StepOutcome::Retired => {
+                if mode != Mode::User && isa.mode(regs) == Mode::User {
+                    let mut cx = KernelContext::new(isa, cpu, task, regs, memory, trace);
+                    kernel.returned_to_user(&mut cx);
+                }
+                Resume::Continue
+            }
             StepOutcome::Exception(status) => {
                 let frame_pc = isa.pc(regs);
                 trace.push(TraceEvent::Exception {

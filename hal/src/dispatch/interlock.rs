@@ -272,6 +272,72 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         Ok(resolution)
     }
 
+    /// Handle a #DB that x86 held across a kernel entry: MOV SS or POP SS delays the debug
+    /// exception of its data breakpoint past the next instruction, and when that instruction
+    /// is `SYSCALL` (or `INT`), the #DB arrives at the first instruction of the kernel entry,
+    /// at CPL 0 (CVE-2018-8897). The kernel calls this instead of
+    /// [`handle_exception`](Self::handle_exception) when its #DB handler finds it was entered
+    /// at a kernel entry point from user mode (Linux checks the entry's RIP for this).
+    ///
+    /// The hits are attributed to what really happened — the user instruction's access, so
+    /// user-privilege requests match — but nothing is delivered now, in kernel context on the
+    /// entry stack: the events are held and handed to the sink by
+    /// [`return_to_user`](Self::return_to_user) when the task goes back to user mode. The
+    /// events' `pc` is the kernel entry's. If more than a few events wait at once they are
+    /// delivered at once rather than dropped.
+    ///
+    /// # Errors
+    /// As [`handle_exception`](Self::handle_exception).
+    pub fn handle_held_exception<C, S>(
+        &mut self,
+        frame: &TrapFrame,
+        status: A::Status,
+        context: &mut C,
+        sink: &mut S,
+    ) -> Result<Resolution, C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
+        let user = TrapFrame {
+            mode: ExecutionMode::User,
+            ..*frame
+        };
+        let mut caught = Caught::<S, { super::table::MAX_HELD }> {
+            events: [None; super::table::MAX_HELD],
+            sink,
+        };
+        let resolution = self.handle_exception(&user, status, context, &mut caught)?;
+        let Caught { events, sink } = caught;
+        for event in events.into_iter().flatten() {
+            match self.held.iter_mut().find(|h| h.is_none()) {
+                Some(place) => {
+                    *place = Some(event);
+                    self.stats.held_events += 1;
+                }
+                None => sink.deliver(event),
+            }
+        }
+        Ok(resolution)
+    }
+
+    /// `task` returns to user mode: deliver the events held for it
+    /// ([`handle_held_exception`](Self::handle_held_exception)), oldest first. Returns how
+    /// many were delivered. Cheap when nothing is held: call it on every return to user mode
+    /// that follows a held #DB, or simply on every one.
+    pub fn return_to_user<S: EventSink>(&mut self, task: TaskId, sink: &mut S) -> usize {
+        let mut delivered = 0;
+        for place in &mut self.held {
+            if place.is_some_and(|e| e.task == task)
+                && let Some(event) = place.take()
+            {
+                sink.deliver(event);
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
     /// Cancel the step pending for `task` because its PC changed (signal delivery, ptrace):
     /// re-arm the disarmed slots and stop stepping; nothing is delivered, since the access
     /// never happened. Returns whether a step was pending.
@@ -870,6 +936,22 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             pc: frame.pc,
             kind: EventKind::Disabled(reason),
         });
+    }
+}
+
+/// The events of one held exception, caught before they reach the kernel's sink; any that
+/// do not fit go on to the sink at once (early, never lost).
+struct Caught<'a, S, const N: usize> {
+    events: [Option<Event>; N],
+    sink: &'a mut S,
+}
+
+impl<S: EventSink, const N: usize> EventSink for Caught<'_, S, N> {
+    fn deliver(&mut self, event: Event) {
+        match self.events.iter_mut().find(|e| e.is_none()) {
+            Some(place) => *place = Some(event),
+            None => self.sink.deliver(event),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::{
     ReservationStatus, SlotGroupId, SlotId, SlotSet, TaskId,
 };
 
-use super::event::{MAX_VALUE_BYTES, RequestId};
+use super::event::{Event, MAX_VALUE_BYTES, RequestId};
 use super::interlock::PendingStep;
 use super::{DispatchError, SwitchError};
 
@@ -24,7 +24,13 @@ pub struct Statistics {
     pub cancelled_steps: u64,
     /// Requests disabled with a [`DisableReason`](super::DisableReason).
     pub disabled: u64,
+    /// Events of a #DB the CPU held across a kernel entry, kept for the task's return to
+    /// user mode ([`Dispatcher::handle_held_exception`]).
+    pub held_events: u64,
 }
+
+/// Most events held for return to user mode at once (all tasks).
+pub(super) const MAX_HELD: usize = 8;
 
 /// The bytes of a request last observed by the layer (x86 old values).
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +130,8 @@ pub struct Dispatcher<
     pub(super) forbidden: ForbiddenRanges,
     /// How many entries of `pending` are in use.
     pub(super) stepping_tasks: usize,
+    /// Events waiting for their task's return to user mode, in arrival order.
+    pub(super) held: [Option<Event>; MAX_HELD],
 }
 
 impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS: usize>
@@ -160,6 +168,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             stats: Statistics::default(),
             stepping_tasks: 0,
             forbidden: ForbiddenRanges::new(),
+            held: [None; MAX_HELD],
         }
     }
 

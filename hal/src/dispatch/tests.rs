@@ -822,3 +822,40 @@ fn a_disabled_request_keeps_its_slot_and_observe_moves_the_old_value() {
     };
     assert_eq!(hit.values.unwrap().old(), &[0x99, 0x11]);
 }
+
+#[test]
+fn a_held_exception_is_attributed_to_user_and_delivered_on_return_to_user() {
+    let mut d = Toy::new(ToyArch::new(Timing::After));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let user_only = request(0x1010, 2, Scope::Task(T1))
+        .privilege(PrivilegeFilter::USER)
+        .build()
+        .unwrap();
+    let id = d.register(user_only, &mut cpu.env).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.memory[0x10] = 0x42;
+    let status = ToyStatus::Exact {
+        slots: 0b01,
+        single_step: false,
+    };
+    // Taken at the kernel entry, CPL 0: through the plain path a user-only request is a stray.
+    let entry = frame(0xFFFF_8000_0000_0000, ExecutionMode::Kernel);
+    d.handle_held_exception(&entry, status, &mut cpu, &mut sink)
+        .unwrap();
+    assert!(sink.0.is_empty(), "nothing delivered in kernel context");
+    assert_eq!(d.statistics().held_events, 1);
+    assert_eq!(d.statistics().stray_hits, 0);
+    assert_eq!(
+        d.return_to_user(TaskId(9), &mut sink),
+        0,
+        "another task's return"
+    );
+    assert_eq!(d.return_to_user(T1, &mut sink), 1);
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].request, id);
+    let EventKind::Hit(hit) = sink.0[0].kind else {
+        panic!("expected a hit")
+    };
+    assert_eq!(hit.values.unwrap().new_value(), &[0x42, 0x11]);
+    assert_eq!(d.return_to_user(T1, &mut sink), 0, "delivered once");
+}

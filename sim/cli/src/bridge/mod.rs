@@ -80,6 +80,14 @@ pub trait SimBinding: Isa + Sized {
 
     /// Apply what dispatch decided to the trap frame (x86: RF for instruction breakpoints).
     fn apply(regs: &mut Self::Context, action: ResumeAction);
+
+    /// Whether `exception` was held across a kernel entry, so it belongs to the user
+    /// instruction before it (x86: a #DB delayed by MOV SS / POP SS arriving at the first
+    /// instruction of the `syscall` entry — what a kernel's #DB handler checks with the
+    /// entry's RIP). The default: never.
+    fn held_across_entry(&self, _regs: &Self::Context, _exception: &Self::Exception) -> bool {
+        false
+    }
 }
 
 /// The interrupted context seen through the HAL's traits: registers, memory, the decode
@@ -180,13 +188,18 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
             mode: execution_mode(cx.isa().mode(cx.regs())),
         };
         let status = I::status(exception);
+        let held = cx.isa().held_across_entry(cx.regs(), exception);
         let mut interrupted = self.interrupted(cx);
         let events = &mut self.events;
         let mut sink = |event| events.push(event);
-        match self
-            .dispatcher
-            .handle_exception(&frame, status, &mut interrupted, &mut sink)
-        {
+        let handled = if held {
+            self.dispatcher
+                .handle_held_exception(&frame, status, &mut interrupted, &mut sink)
+        } else {
+            self.dispatcher
+                .handle_exception(&frame, status, &mut interrupted, &mut sink)
+        };
+        match handled {
             Ok(resolution) => {
                 if !resolution.claimed {
                     self.unclaimed += 1;
@@ -203,6 +216,12 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
                 Resume::Continue
             }
         }
+    }
+
+    fn returned_to_user(&mut self, cx: &mut KernelContext<'_, I>) {
+        let events = &mut self.events;
+        let mut sink = |event| events.push(event);
+        self.dispatcher.return_to_user(cx.task(), &mut sink);
     }
 
     fn switched_in(&mut self, cx: &mut KernelContext<'_, I>) {

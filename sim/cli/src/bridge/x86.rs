@@ -2,7 +2,7 @@
 //! [`install_writes`] gives, DR6 read as [`Dr6`].
 
 use hwbkpt_hal::{ResumeAction, SlotId};
-use hwbkpt_sim::x86::{X86, X86Context, X86Exception, rflags};
+use hwbkpt_sim::x86::{DebugClass, X86, X86Context, X86Exception, rflags};
 use hwbkpt_x86::{
     DebugSlot, Dr6, Dr7, RegisterWrite, X86Cpu, X86SlotImage, install_writes, uninstall_writes,
 };
@@ -70,5 +70,15 @@ impl SimBinding for X86 {
         if action == ResumeAction::ResumeWithResumeFlag {
             regs.set_rflags(regs.rflags() | rflags::RF);
         }
+    }
+
+    fn held_across_entry(&self, regs: &X86Context, exception: &X86Exception) -> bool {
+        matches!(
+            exception,
+            X86Exception::Debug {
+                class: DebugClass::Trap,
+                ..
+            }
+        ) && regs.rip() == self.syscall_entry
     }
 }
