@@ -103,8 +103,8 @@
 //! half) or rule 4 on purpose makes it fail within the first cases. For rule 1 the same
 //! sequences run with one to three of the child's registers held by pinned perf
 //! breakpoints (and as many task-bound requests on the dispatcher), so where `ENOSPC` comes
-//! is compared too: 1,000 sequences (9,801 writes, 2,892 of them refused with `ENOSPC`), no
-//! difference; letting `EINVAL` win over `ENOSPC` at a first address write on purpose fails
+//! is compared too: 10,000 sequences (100,192 writes, 29,062 of them refused with
+//! `ENOSPC`), no difference; letting `EINVAL` win over `ENOSPC` at a first address write on purpose fails
 //! the first case. The same file compares rule 7 (a hit on each ptrace slot: signal,
 //! `si_code`, `si_addr`, DR6); `tests/real_hw_x86.rs` checks `TRAP_TRACE` with BS against
 //! the kernel.
