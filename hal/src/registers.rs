@@ -46,4 +46,16 @@ pub trait RegisterAccess {
     /// # Errors
     /// Implementation-defined.
     fn set_single_step(&mut self, enabled: bool) -> Result<(), Self::Error>;
+
+    /// Whether a trace exception after the next instruction is already asked for — by a
+    /// debugger single-stepping the task, when the layer starts an interlock step. The layer
+    /// then leaves the step on when its own completes and reports the trace as the
+    /// debugger's ([`Resolution::foreign_single_step`](crate::Resolution::foreign_single_step)).
+    /// The default answers `false`: a backend that cannot tell loses such a debugger stop.
+    ///
+    /// # Errors
+    /// Implementation-defined.
+    fn single_step_enabled(&mut self) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
 }

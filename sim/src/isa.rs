@@ -68,6 +68,9 @@ pub trait Isa {
     /// PPC64 `MSR[SE]`).
     fn set_single_step(&self, ctx: &mut Self::Context, enabled: bool);
 
+    /// Whether a trace exception after the next instruction is asked for.
+    fn single_step_enabled(&self, ctx: &Self::Context) -> bool;
+
     /// Execute one instruction (or one `rep` iteration). Memory goes through `bus`, which
     /// records every access; the model calls [`Bus::retired`] when the instruction completes.
     fn step(

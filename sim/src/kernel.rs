@@ -107,6 +107,11 @@ impl<'a, I: Isa> KernelContext<'a, I> {
         self.isa.set_single_step(self.regs, enabled);
     }
 
+    /// Whether a trace exception after the next instruction is asked for.
+    pub fn single_step_enabled(&self) -> bool {
+        self.isa.single_step_enabled(self.regs)
+    }
+
     /// Memory, for a kernel that emulates an instruction or delivers a signal frame.
     /// Writes made here are not traced: they are the kernel's, not the program's.
     pub const fn memory_mut(&mut self) -> &mut Memory {

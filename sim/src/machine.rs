@@ -629,6 +629,9 @@ mod tests {
         fn set_single_step(&self, ctx: &mut ToyRegs, enabled: bool) {
             ctx.stepping = enabled;
         }
+        fn single_step_enabled(&self, ctx: &ToyRegs) -> bool {
+            ctx.stepping
+        }
         fn step(&self, ctx: &mut ToyRegs, bus: &mut Bus<'_, u64>) -> StepOutcome<u64> {
             let Ok(word) = bus.memory().read_uint(ctx.pc, 8) else {
                 return StepOutcome::Fault(FaultKind::Unmapped { addr: ctx.pc });

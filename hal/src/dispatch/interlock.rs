@@ -78,6 +78,9 @@ pub(super) struct PendingStep {
     pub(super) pc: u64,
     pub(super) disarmed: DisarmedGroups,
     hits: [Option<PendingHit>; MAX_HITS],
+    /// A debugger was already single-stepping the task when the step started: the trace
+    /// after the instruction is its stop too, and single-stepping stays on.
+    debugger_stepping: bool,
 }
 
 impl PendingStep {
@@ -90,6 +93,7 @@ impl PendingStep {
     /// disarmed slots, every hit once, in request order (the order of their slots).
     fn merged_with(mut self, later: Self) -> Self {
         self.disarmed = self.disarmed.union(later.disarmed);
+        self.debugger_stepping |= later.debugger_stepping;
         for hit in later.hits.iter().flatten() {
             if self.hits.iter().flatten().any(|h| h.id == hit.id) {
                 continue;
@@ -223,7 +227,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
         if cause.single_step {
             if self.pending_position(frame.task).is_some() {
-                self.complete_step(frame, context, sink)?;
+                // The debugger's own step over the same instruction ends here too.
+                resolution.foreign_single_step = self.complete_step(frame, context, sink)?;
                 resolution.claimed = true;
             } else {
                 resolution.foreign_single_step = true;
@@ -358,7 +363,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         };
         self.stats.cancelled_steps += 1;
         self.reinstall(step.disarmed, task, cpu, context)?;
-        context.set_single_step(false)?;
+        if !step.debugger_stepping {
+            context.set_single_step(false)?;
+        }
         Ok(true)
     }
 
@@ -610,6 +617,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             pc: frame.pc,
             disarmed,
             hits: [None; MAX_HITS],
+            debugger_stepping: false,
         };
         for index in real.iter().skip(MAX_HITS) {
             self.disable_with_event(index, DisableReason::InterlockFull, frame, sink);
@@ -659,6 +667,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     self.stats.cancelled_steps += 1;
                 }
             }
+            // Asked before this layer turns it on: on when the step starts means a debugger's.
+            step.debugger_stepping |= context.single_step_enabled()?;
             match self.pending.iter_mut().find(|p| p.is_none()) {
                 Some(free) => {
                     *free = Some(step);
@@ -732,21 +742,25 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     }
 
     /// The trace after the stepped instruction: re-arm, then deliver with the access done.
+    /// Returns whether a debugger was single-stepping too (its stop is this trace as well).
     fn complete_step<C, S>(
         &mut self,
         frame: &TrapFrame,
         context: &mut C,
         sink: &mut S,
-    ) -> Result<(), C::Error>
+    ) -> Result<bool, C::Error>
     where
         C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
         let Some(step) = self.take_pending(frame.task) else {
-            return Ok(());
+            return Ok(false);
         };
-        context.set_single_step(false)?;
-        self.finish(step, frame, context, sink)
+        if !step.debugger_stepping {
+            context.set_single_step(false)?;
+        }
+        self.finish(step, frame, context, sink)?;
+        Ok(step.debugger_stepping)
     }
 
     fn finish<C, S>(

@@ -163,6 +163,9 @@ impl RegisterAccess for ToyRegs {
         self.single_step = enabled;
         Ok(())
     }
+    fn single_step_enabled(&mut self) -> Result<bool, Never> {
+        Ok(self.single_step)
+    }
 }
 
 /// 256 bytes of memory at 0x1000, and the access the "instruction at the PC" makes.
@@ -248,6 +251,9 @@ impl RegisterAccess for ToyCpu {
     }
     fn set_single_step(&mut self, enabled: bool) -> Result<(), Never> {
         self.regs.set_single_step(enabled)
+    }
+    fn single_step_enabled(&mut self) -> Result<bool, Never> {
+        self.regs.single_step_enabled()
     }
 }
 impl MemoryRead for ToyCpu {
@@ -858,4 +864,46 @@ fn a_held_exception_is_attributed_to_user_and_delivered_on_return_to_user() {
     };
     assert_eq!(hit.values.unwrap().new_value(), &[0x42, 0x11]);
     assert_eq!(d.return_to_user(T1, &mut sink), 0, "delivered once");
+}
+
+#[test]
+fn a_debuggers_single_step_over_an_interlocked_store_is_still_reported() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.regs.single_step = true; // the debugger steps the task
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    cpu.env.perform(0x31);
+    let r = d
+        .handle_exception(
+            &frame(0x404, ExecutionMode::User),
+            ToyStatus::Trace,
+            &mut cpu,
+            &mut sink,
+        )
+        .unwrap();
+    assert!(
+        r.claimed && r.foreign_single_step,
+        "the trace is the debugger's stop too"
+    );
+    assert!(cpu.regs.single_step, "the debugger's step stays on");
+    assert_eq!(sink.0.len(), 1, "and the hit is delivered");
+
+    // Without the debugger, the layer's own step is not reported and is turned off.
+    cpu.regs.single_step = false;
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+    let r = d
+        .handle_exception(
+            &frame(0x404, ExecutionMode::User),
+            ToyStatus::Trace,
+            &mut cpu,
+            &mut sink,
+        )
+        .unwrap();
+    assert!(r.claimed && !r.foreign_single_step && !cpu.regs.single_step);
 }

@@ -339,6 +339,10 @@ impl Isa for Ppc64 {
         }
     }
 
+    fn single_step_enabled(&self, ctx: &Ppc64Context) -> bool {
+        ctx.msr & MSR_SE != 0
+    }
+
     fn set_single_step(&self, ctx: &mut Ppc64Context, enabled: bool) {
         if enabled {
             ctx.msr |= MSR_SE;

@@ -111,6 +111,10 @@ impl Isa for X86 {
         ctx.in_interrupt_shadow()
     }
 
+    fn single_step_enabled(&self, ctx: &X86Context) -> bool {
+        ctx.rflags() & rflags::TF != 0
+    }
+
     fn set_single_step(&self, ctx: &mut X86Context, enabled: bool) {
         let f = ctx.rflags();
         ctx.set_rflags(if enabled {

@@ -11,7 +11,7 @@ mod x86;
 use hwbkpt_hal::{CpuId, DispatchError, Request, RequestId};
 use hwbkpt_hal::{
     DebugArchitecture, DecodeError, DecodedAccess, Dispatcher, EmulateError, Event, ExecutionMode,
-    InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, RegisterAccess,
+    InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, RegisterAccess, Resolution,
     ResumeAction, SlotId, SwitchError, TrapFrame,
 };
 use hwbkpt_sim::{Isa, Kernel, KernelContext, Machine, Memory, Mode, Resume};
@@ -118,6 +118,9 @@ impl<I: SimBinding> RegisterAccess for Interrupted<'_, '_, I> {
         self.cx.set_single_step(enabled);
         Ok(())
     }
+    fn single_step_enabled(&mut self) -> Result<bool, BridgeError> {
+        Ok(self.cx.single_step_enabled())
+    }
 }
 
 impl<I: SimBinding> MemoryRead for Interrupted<'_, '_, I> {
@@ -148,6 +151,8 @@ pub struct HalKernel<I: SimBinding> {
     pub unclaimed: u64,
     /// Register writes the simulated CPU refused.
     pub errors: Vec<BridgeError>,
+    /// What the dispatcher decided at the most recent debug exception.
+    pub last_resolution: Option<Resolution>,
 }
 
 impl<I: SimBinding> HalKernel<I> {
@@ -158,6 +163,7 @@ impl<I: SimBinding> HalKernel<I> {
             events: Vec::new(),
             unclaimed: 0,
             errors: Vec::new(),
+            last_resolution: None,
         }
     }
 
@@ -187,6 +193,7 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
             pc: cx.pc(),
             mode: execution_mode(cx.isa().mode(cx.regs())),
         };
+        self.last_resolution = None;
         let status = I::status(exception);
         let held = cx.isa().held_across_entry(cx.regs(), exception);
         let mut interrupted = self.interrupted(cx);
@@ -201,6 +208,7 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
         };
         match handled {
             Ok(resolution) => {
+                self.last_resolution = Some(resolution);
                 if !resolution.claimed {
                     self.unclaimed += 1;
                 }

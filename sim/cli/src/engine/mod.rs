@@ -311,11 +311,17 @@ impl<I: Model> Kernel<I> for Observer<I> {
                 text: error.to_string(),
             });
         }
-        if I::single_step(exception) && pending_before.is_none() {
+        // The dispatcher says whose single step this was: with no interlock step pending, or
+        // with one that a debugger's own step shared (PPC64 MSR[SE] over a watched store).
+        let debuggers = self
+            .hal
+            .last_resolution
+            .is_some_and(|r| r.foreign_single_step);
+        if I::single_step(exception) && debuggers {
             cx.set_single_step(false);
             notes.push(Entry::Debugger {
                 task: task.0,
-                text: "single-step trap the layer did not ask for: the debugger's; it stops the task and clears the step"
+                text: "the debugger's single-step trap (any interlock step of the layer completed with it): it stops the task and clears the step"
                     .to_owned(),
             });
             resume = Resume::Stop;
