@@ -63,8 +63,13 @@
 fn ptrace_virtual_x86_runs_on_x86_64_linux_only() {}
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod linux_perf;
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod x86_64_linux {
     use std::time::Instant;
+
+    use super::linux_perf::perf_breakpoint;
 
     use hwbkpt::{
         AccessKind, Dispatcher, MemoryRead, MemoryReadError, Origin, PrivilegeFilter, Request,
@@ -289,57 +294,6 @@ mod x86_64_linux {
 
     /// Where the perf breakpoints of [`compare_sharing`] watch (nothing needs to be mapped).
     const PERF_BASE: u64 = 0x7ffe_0000_0000;
-
-    /// `struct perf_event_attr` up to `bp_len` (`PERF_ATTR_SIZE_VER1`, 72 bytes), the part
-    /// a breakpoint event needs (`include/uapi/linux/perf_event.h`).
-    #[repr(C)]
-    #[derive(Default)]
-    struct PerfEventAttr {
-        kind: u32,
-        size: u32,
-        config: u64,
-        sample_period: u64,
-        sample_type: u64,
-        read_format: u64,
-        /// Bit 0 disabled, bit 2 pinned, bit 5 exclude_kernel, bit 6 exclude_hv.
-        flags: u64,
-        wakeup_events: u32,
-        bp_type: u32,
-        bp_addr: u64,
-        bp_len: u64,
-    }
-    const _: () = assert!(core::mem::size_of::<PerfEventAttr>() == 72);
-
-    /// A perf breakpoint file descriptor, closed however the case ends.
-    struct PerfEvent(i32);
-    impl Drop for PerfEvent {
-        fn drop(&mut self) {
-            // SAFETY: closing a descriptor this test opened and owns.
-            unsafe { libc::close(self.0) };
-        }
-    }
-
-    /// `perf_event_open(PERF_TYPE_BREAKPOINT)`: a pinned 8-byte user write breakpoint on
-    /// task `pid` (every CPU), the kind of consumer ptrace shares the four registers with.
-    fn perf_breakpoint(pid: libc::pid_t, addr: u64) -> std::io::Result<PerfEvent> {
-        let attr = PerfEventAttr {
-            kind: 5, // PERF_TYPE_BREAKPOINT
-            size: 72,
-            flags: 1 << 2 | 1 << 5 | 1 << 6, // pinned, exclude_kernel, exclude_hv
-            bp_type: 2,                      // HW_BREAKPOINT_W
-            bp_addr: addr,
-            bp_len: 8,
-            ..PerfEventAttr::default()
-        };
-        // SAFETY: the kernel reads `attr.size` bytes of a live, correctly laid out struct.
-        let fd =
-            unsafe { libc::syscall(libc::SYS_perf_event_open, &raw const attr, pid, -1, -1, 0) };
-        if fd < 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            Ok(PerfEvent(fd as i32))
-        }
-    }
 
     /// The dispatcher's counterpart of [`perf_breakpoint`]: a pinned, exclusive, user-only
     /// write watch bound to the task.

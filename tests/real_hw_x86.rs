@@ -71,6 +71,9 @@ fn real_hw_x86_runs_on_x86_64_linux_only() {}
 mod real_hw;
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod linux_perf;
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod x86_64_linux {
     use hwbkpt::AccessKind;
 
@@ -902,47 +905,6 @@ mod x86_64_linux {
 
     // ---- kernel facts: ENOSPC with perf, new threads, execve -------------------------
 
-    /// `struct perf_event_attr` up to `bp_len` (`PERF_ATTR_SIZE_VER1`, 72 bytes), the
-    /// part a breakpoint event needs (`include/uapi/linux/perf_event.h`).
-    #[repr(C)]
-    #[derive(Default)]
-    struct PerfEventAttr {
-        kind: u32,
-        size: u32,
-        config: u64,
-        sample_period: u64,
-        sample_type: u64,
-        read_format: u64,
-        /// Bit 0 disabled, bit 2 pinned, bit 5 exclude_kernel, bit 6 exclude_hv.
-        flags: u64,
-        wakeup_events: u32,
-        bp_type: u32,
-        bp_addr: u64,
-        bp_len: u64,
-    }
-    const _: () = assert!(core::mem::size_of::<PerfEventAttr>() == 72);
-
-    /// `perf_event_open(PERF_TYPE_BREAKPOINT)`: a pinned 8-byte write breakpoint on `pid`.
-    fn perf_breakpoint(pid: i32, addr: u64) -> Result<i32, std::io::Error> {
-        let attr = PerfEventAttr {
-            kind: 5, // PERF_TYPE_BREAKPOINT
-            size: 72,
-            flags: 1 << 2 | 1 << 5 | 1 << 6, // pinned, exclude_kernel, exclude_hv
-            bp_type: 2,                      // HW_BREAKPOINT_W
-            bp_addr: addr,
-            bp_len: 8,
-            ..PerfEventAttr::default()
-        };
-        // SAFETY: the kernel reads `attr.size` bytes of a live, correctly laid out struct.
-        let fd =
-            unsafe { libc::syscall(libc::SYS_perf_event_open, &raw const attr, pid, -1, -1, 0) };
-        if fd < 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            Ok(fd as i32)
-        }
-    }
-
     /// A child that stops itself and then exits; for register-level tests.
     fn stopped_child() -> Option<i32> {
         // SAFETY: the child calls async-signal-safe functions only.
@@ -976,6 +938,8 @@ mod x86_64_linux {
     fn enospc_when_perf_holds_the_slots() {
         use hwbkpt::{DebugArchitecture, RegisterAccess, Request};
         use hwbkpt_x86::{DebugSlot, PtraceError, Refusal, TracedThread, X86Cpu, X86Profile};
+
+        use super::linux_perf::perf_breakpoint;
 
         let Some(pid) = stopped_child() else {
             return host::skip("enospc_when_perf_holds_the_slots", "ptrace refused");
@@ -1034,18 +998,14 @@ mod x86_64_linux {
             "a refused install leaves the registers as they were"
         );
         // Freeing a perf slot makes room.
-        // SAFETY: closing our own perf event fd.
-        unsafe { libc::close(fds.pop().unwrap()) };
+        drop(fds.pop());
         thread
             .install(
                 DebugSlot::Dr1.slot_id(),
                 image(DebugSlot::Dr1, target + 0x200),
             )
             .expect("room after perf released a slot");
-        for fd in fds {
-            // SAFETY: our own fd.
-            unsafe { libc::close(fd) };
-        }
+        drop(fds);
         kill(pid);
     }
 
