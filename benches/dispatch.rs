@@ -134,7 +134,7 @@ fn x86(c: &mut Criterion) {
                 BenchmarkId::new(name, format!("{armed} armed")),
                 &status,
                 |b, &status| {
-                    let mut sink = |event: Event| {
+                    let mut sink = |event: &Event| {
                         black_box(event);
                     };
                     b.iter(|| {
@@ -186,7 +186,7 @@ fn ppc64(c: &mut Criterion) {
             group.bench_function(
                 BenchmarkId::new(format!("{name} (DSI + trace)"), format!("{armed} armed")),
                 |b| {
-                    let mut sink = |event: Event| {
+                    let mut sink = |event: &Event| {
                         black_box(event);
                     };
                     b.iter(|| {

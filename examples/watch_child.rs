@@ -330,7 +330,7 @@ mod linux {
             };
             let mut events: Vec<Event> = Vec::new();
             let resolution = dispatcher
-                .handle_exception(&frame, dr6, &mut tracee, &mut |e| events.push(e))
+                .handle_exception(&frame, dr6, &mut tracee, &mut |e: &Event| events.push(*e))
                 .map_err(|e| e.to_string())?;
             tracee.thread.reset_status().map_err(|e| e.to_string())?;
             if !resolution.claimed {

@@ -611,7 +611,7 @@ mod on_the_dispatcher {
         };
         let status = Dr6::from_bits_retain(Dr6::RESET.bits() | 1 << physical);
         let mut events = Vec::new();
-        let mut sink = |e| events.push(e);
+        let mut sink = |e: &hwbkpt::Event| events.push(*e);
         d.handle_exception(&frame, status, &mut cpu1, &mut sink)
             .unwrap();
         assert_eq!(events.len(), 1, "{events:?}");
@@ -644,7 +644,7 @@ mod on_the_dispatcher {
             ..frame
         };
         let mut events = Vec::new();
-        let mut sink = |e| events.push(e);
+        let mut sink = |e: &hwbkpt::Event| events.push(*e);
         cpu1.value = 7;
         d.handle_exception(&user, status, &mut cpu1, &mut sink)
             .unwrap();

@@ -655,7 +655,7 @@ mod x86_64_linux {
                 mode: hwbkpt::ExecutionMode::User,
             };
             let mut events = Vec::new();
-            let mut sink = |e| events.push(e);
+            let mut sink = |e: &hwbkpt::Event| events.push(*e);
             dispatcher
                 .handle_exception(&frame, status, &mut cpu, &mut sink)
                 .unwrap();

@@ -323,6 +323,7 @@ impl DebugArchitecture for PowerCpu {
     /// which DAWR matched), `address` = DAR. Trace: `single_step` from the saved MSR\[SE\],
     /// the CIABR slot (exactly) when SRR1 reports a CIABR match. A DSI without the match bit
     /// is a page fault: no debug cause.
+    #[inline]
     fn decode_status(&self, status: &PowerStatus) -> ExceptionCause {
         match *status {
             PowerStatus::DataStorage { dsisr, dar } => {

@@ -230,6 +230,7 @@ impl DebugArchitecture for X86Cpu {
     /// B0–B3 name the matching slots exactly (possibly including matching slots that are
     /// not enabled); BS is a single-step; BD a debug-register access under DR7.GD. x86
     /// reports no address.
+    #[inline]
     fn decode_status(&self, status: &Dr6) -> ExceptionCause {
         ExceptionCause {
             slots: status.hit_slots(),

@@ -120,7 +120,7 @@ fn run<A, Status>(
                     mode: mode(*m),
                 };
                 let status = status_of(step).unwrap_or(quiet);
-                let mut sink = |e: Event| events.push(e);
+                let mut sink = |e: &Event| events.push(*e);
                 dispatcher
                     .handle_exception(&frame, status, &mut context, &mut sink)
                     .expect("never fails");

@@ -339,7 +339,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
             pc: regs.rip,
             mode: ExecutionMode::User,
         };
-        let mut sink = |event: Event| events.push(event);
+        let mut sink = |event: &Event| events.push(*event);
         dispatcher
             .handle_exception(&frame, dr6, &mut tracee, &mut sink)
             .unwrap_or_else(|e| panic!("{}: dispatch: {e}", scenario.name));

@@ -375,7 +375,7 @@ fn enabling_again_reads_the_last_observed_value_again() {
         mode: ExecutionMode::User,
     };
     let mut events = Vec::new();
-    let mut sink = |e| events.push(e);
+    let mut sink = |e: &Event| events.push(*e);
     d.handle_exception(&frame, status, &mut cpu, &mut sink)
         .unwrap();
     let EventKind::Hit(hit) = events[0].kind else {
@@ -485,7 +485,7 @@ fn a_hit_sets_the_ptrace_slots_bit_not_the_physical_ones() {
         mode: ExecutionMode::User,
     };
     let mut events = Vec::new();
-    let mut sink = |e| events.push(e);
+    let mut sink = |e: &Event| events.push(*e);
     f.d.handle_exception(&frame, status, &mut cpu, &mut sink)
         .unwrap();
     let stop = f.file.debug_exception(false, frame.pc, &events).unwrap();

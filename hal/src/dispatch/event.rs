@@ -37,21 +37,22 @@ pub struct ValueChange {
 }
 
 impl ValueChange {
-    /// A change whose old bytes are a whole snapshot buffer (bytes past `len` are zero there).
-    pub(crate) const fn from_snapshot(
-        addr: u64,
-        len: u8,
-        old: [u8; MAX_VALUE_BYTES],
-        truncated: bool,
-    ) -> Self {
-        Self {
-            addr,
-            len,
-            old,
-            new: [0; MAX_VALUE_BYTES],
-            old_exact: false,
-            truncated,
-        }
+    /// No bytes yet (filled in place on the exception path).
+    pub(crate) const EMPTY: Self = Self {
+        addr: 0,
+        len: 0,
+        old: [0; MAX_VALUE_BYTES],
+        new: [0; MAX_VALUE_BYTES],
+        old_exact: false,
+        truncated: false,
+    };
+    /// Report the first `len` bytes (at most [`MAX_VALUE_BYTES`]).
+    pub(crate) fn set_len(&mut self, len: u64) {
+        self.len = u8::try_from(len.min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
+    }
+    /// The whole buffer of old bytes (only the first `len` are reported).
+    pub(crate) const fn old_buffer_mut(&mut self) -> &mut [u8; MAX_VALUE_BYTES] {
+        &mut self.old
     }
     /// The whole buffer of new bytes (only the first `len` are reported).
     pub(crate) const fn new_buffer_mut(&mut self) -> &mut [u8; MAX_VALUE_BYTES] {
@@ -155,12 +156,13 @@ impl SignalRecord {
 
 /// Receives events in program order. Runs in exception context: must not block or allocate.
 pub trait EventSink {
-    /// Take one event.
-    fn deliver(&mut self, event: Event);
+    /// Take one event. It is lent, not given: the sink copies what it keeps, so the
+    /// exception path builds each event once, in place.
+    fn deliver(&mut self, event: &Event);
 }
 
-impl<F: FnMut(Event)> EventSink for F {
-    fn deliver(&mut self, event: Event) {
+impl<F: FnMut(&Event)> EventSink for F {
+    fn deliver(&mut self, event: &Event) {
         self(event);
     }
 }

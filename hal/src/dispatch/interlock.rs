@@ -146,15 +146,13 @@ impl<const N: usize> Owners<N> {
 impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS: usize>
     Dispatcher<A, REQUESTS, TASKS, CPUS>
 {
-    /// Every consumer of the groups loaded in `slots` of `cpu`, each once, in request order;
-    /// and how many of `slots` hold no group.
+    /// Every consumer of the groups loaded in `slots` of `cpu`, each once, in request order,
+    /// into `owners` (filled in place: returned by value, the small array would be stored
+    /// piecewise and reloaded whole, a store-forwarding stall on the exception path); returns
+    /// how many of `slots` hold no group.
     #[inline]
-    fn consumers_in(&self, cpu: CpuId, slots: SlotSet) -> (Owners<REQUESTS>, u64) {
-        let mut owners = Owners::new();
+    fn consumers_in(&self, cpu: CpuId, slots: SlotSet, owners: &mut Owners<REQUESTS>) -> u64 {
         let mut unowned = 0;
-        if slots.is_empty() {
-            return (owners, unowned);
-        }
         for slot in slots.iter() {
             let Some(group) = self.group_at(cpu, slot) else {
                 unowned += 1;
@@ -175,7 +173,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         {
             found.sort_unstable();
         }
-        (owners, unowned)
+        unowned
     }
 
     /// Uninstall the slots of `group` on `cpu` once none of its consumers is enabled.
@@ -256,7 +254,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             }
         }
 
-        let (exact_owners, _) = self.consumers_in(frame.cpu, exact_slots);
+        let mut exact_owners = Owners::new();
+        self.consumers_in(frame.cpu, exact_slots, &mut exact_owners);
         for index in exact_owners.iter() {
             let action = self.deliver_exact(index, frame, context, sink)?;
             resolution.claimed = true;
@@ -320,7 +319,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     *place = Some(event);
                     self.stats.held_events += 1;
                 }
-                None => sink.deliver(event),
+                None => sink.deliver(&event),
             }
         }
         Ok(resolution)
@@ -336,7 +335,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             if place.is_some_and(|e| e.task == task)
                 && let Some(event) = place.take()
             {
-                sink.deliver(event);
+                sink.deliver(&event);
                 delivered += 1;
             }
         }
@@ -440,26 +439,27 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             self.stats.stray_hits += 1;
             return Ok(resume);
         }
-        let hit = if request.is_execute() {
-            Hit {
+        let one_shot = request.delivery() == Delivery::Before;
+        // Built once, in place, and lent to the sink: the event is ~200 bytes, and every
+        // move of it on this path is a copy the exception pays for.
+        let mut event = Event {
+            request: id,
+            task: frame.task,
+            cpu: frame.cpu,
+            pc: frame.pc,
+            kind: EventKind::Hit(Hit {
                 timing: native,
-                access: Some(AccessKind::EXECUTE),
+                access: request.is_execute().then_some(AccessKind::EXECUTE),
                 address: execute_address,
                 values: None,
-            }
-        } else {
-            let values = request
-                .access()
-                .contains(AccessKind::WRITE)
-                .then(|| last_observed_change(entry, context));
-            Hit {
-                timing: native,
-                access: None,
-                address: None,
-                values,
-            }
+            }),
         };
-        let one_shot = request.delivery() == Delivery::Before;
+        if !request.is_execute()
+            && request.access().contains(AccessKind::WRITE)
+            && let EventKind::Hit(hit) = &mut event.kind
+        {
+            observe_change(entry, hit.values.insert(ValueChange::EMPTY), context);
+        }
         if one_shot {
             // Disabled until re-armed: its slots must stop matching too (unless another
             // consumer shares them), or the stopped instruction faults again when the task
@@ -471,13 +471,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             self.retire_if_idle(group, frame.cpu, context)?;
         }
         self.stats.delivered_hits += 1;
-        sink.deliver(Event {
-            request: id,
-            task: frame.task,
-            cpu: frame.cpu,
-            pc: frame.pc,
-            kind: EventKind::Hit(hit),
-        });
+        sink.deliver(&event);
         Ok(if one_shot { ResumeAction::Stop } else { resume })
     }
 
@@ -520,10 +514,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             return Ok(ResumeAction::Resume);
         };
 
-        let (owners, unowned) = if explained {
-            self.consumers_in(frame.cpu, fired)
+        let mut owners = Owners::new();
+        let unowned = if explained {
+            self.consumers_in(frame.cpu, fired, &mut owners)
         } else {
-            (Owners::new(), 0)
+            0
         };
         if explained {
             self.stats.stray_hits += unowned;
@@ -569,7 +564,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             self.set_enabled(index, false);
             stopped = true;
             self.stats.delivered_hits += 1;
-            sink.deliver(Event {
+            sink.deliver(&Event {
                 request: self.id_of(index),
                 task: frame.task,
                 cpu: frame.cpu,
@@ -728,7 +723,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 })
             })
             .fold(SlotSet::EMPTY, SlotSet::with);
-        let (owners, _) = self.consumers_in(frame.cpu, matching);
+        let mut owners = Owners::new();
+        self.consumers_in(frame.cpu, matching, &mut owners);
         for index in owners.iter() {
             // The hardware filters privilege: a breakpoint for another level never matched.
             let privileged = self
@@ -784,21 +780,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             {
                 continue;
             }
-            let values = hit.values.map(|before| {
-                let mut change = ValueChange::from_snapshot(
-                    before.addr,
-                    before.len,
-                    before.old,
-                    before.truncated,
-                );
-                change.old_exact = true;
-                if let Ok(range) = AddressRange::new(before.addr, u64::from(before.len)) {
-                    read_prefix(context, range, change.new_buffer_mut());
-                }
-                change
-            });
-            self.stats.delivered_hits += 1;
-            sink.deliver(Event {
+            let mut event = Event {
                 request: hit.id,
                 task: frame.task,
                 cpu: frame.cpu,
@@ -807,9 +789,22 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     timing: Timing::After,
                     access: Some(hit.access),
                     address: Some(hit.address),
-                    values,
+                    values: None,
                 }),
-            });
+            };
+            if let (Some(before), EventKind::Hit(delivered)) = (&hit.values, &mut event.kind) {
+                let change = delivered.values.insert(ValueChange::EMPTY);
+                change.addr = before.addr;
+                change.set_len(u64::from(before.len));
+                change.truncated = before.truncated;
+                change.old_exact = true;
+                *change.old_buffer_mut() = before.old;
+                if let Ok(range) = AddressRange::new(before.addr, u64::from(before.len)) {
+                    read_prefix(context, range, change.new_buffer_mut());
+                }
+            }
+            self.stats.delivered_hits += 1;
+            sink.deliver(&event);
         }
         Ok(())
     }
@@ -916,7 +911,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
         S: EventSink,
     {
-        let (owners, _) = self.consumers_in(frame.cpu, slots);
+        let mut owners = Owners::new();
+        self.consumers_in(frame.cpu, slots, &mut owners);
         for index in owners.iter() {
             self.disable_with_event(index, reason, frame, sink);
         }
@@ -943,7 +939,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         }
         self.set_enabled(index, false);
         self.stats.disabled += 1;
-        sink.deliver(Event {
+        sink.deliver(&Event {
             request: id,
             task: frame.task,
             cpu: frame.cpu,
@@ -961,9 +957,9 @@ struct Caught<'a, S, const N: usize> {
 }
 
 impl<S: EventSink, const N: usize> EventSink for Caught<'_, S, N> {
-    fn deliver(&mut self, event: Event) {
+    fn deliver(&mut self, event: &Event) {
         match self.events.iter_mut().find(|e| e.is_none()) {
-            Some(place) => *place = Some(event),
+            Some(place) => *place = Some(*event),
             None => self.sink.deliver(event),
         }
     }
@@ -1005,20 +1001,21 @@ fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, context: &mu
 }
 
 /// x86: old = the value last observed by the layer, new = now; the snapshot moves forward.
-fn last_observed_change<E: ExceptionEnvironment>(
+/// Fills `change` where it lies (inside the event being built).
+fn observe_change<E: ExceptionEnvironment>(
     entry: &mut super::table::Entry,
+    change: &mut ValueChange,
     context: &mut E,
-) -> ValueChange {
+) {
     let range = entry.request.range();
-    let truncated = range.len() > MAX_VALUE_BYTES as u64;
-    let len = u8::try_from(range.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
+    change.addr = range.start();
+    change.truncated = range.len() > MAX_VALUE_BYTES as u64;
+    change.set_len(range.len());
     // Whole-buffer copies: both buffers hold zeros past `len`, and one 64-byte move is
     // cheaper than a byte loop on the exception path.
-    let mut change =
-        ValueChange::from_snapshot(range.start(), len, entry.snapshot.bytes, truncated);
+    *change.old_buffer_mut() = entry.snapshot.bytes;
     if read_prefix(context, range, change.new_buffer_mut()) {
         entry.snapshot.bytes = *change.new_buffer_mut();
         entry.snapshot.valid = true;
     }
-    change
 }

@@ -309,8 +309,8 @@ fn watch(d: &mut Toy, env: &mut ToyEnv, addr: u64, len: u64, delivery: Delivery)
 #[derive(Default)]
 struct Collected(std::vec::Vec<Event>);
 impl EventSink for Collected {
-    fn deliver(&mut self, event: Event) {
-        self.0.push(event);
+    fn deliver(&mut self, event: &Event) {
+        self.0.push(*event);
     }
 }
 

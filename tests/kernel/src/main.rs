@@ -187,7 +187,7 @@ extern "sysv64" fn debug_exception(frame: &mut InterruptFrame) {
         // SAFETY: the #DB handler; `leave` follows below on every path.
         let mut machine = unsafe { Machine::enter() };
         let events = &mut k.events;
-        let mut consumer = |event: Event| events.push(event);
+        let mut consumer = |event: &Event| events.push(*event);
         let resolution = k
             .dispatcher
             .handle_exception(&trap, status, &mut machine, &mut consumer);

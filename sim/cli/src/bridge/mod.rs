@@ -198,7 +198,7 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
         let held = cx.isa().held_across_entry(cx.regs(), exception);
         let mut interrupted = self.interrupted(cx);
         let events = &mut self.events;
-        let mut sink = |event| events.push(event);
+        let mut sink = |event: &Event| events.push(*event);
         let handled = if held {
             self.dispatcher
                 .handle_held_exception(&frame, status, &mut interrupted, &mut sink)
@@ -228,7 +228,7 @@ impl<I: SimBinding> Kernel<I> for HalKernel<I> {
 
     fn returned_to_user(&mut self, cx: &mut KernelContext<'_, I>) {
         let events = &mut self.events;
-        let mut sink = |event| events.push(event);
+        let mut sink = |event: &Event| events.push(*event);
         self.dispatcher.return_to_user(cx.task(), &mut sink);
     }
 
