@@ -47,14 +47,22 @@ impl ValueChange {
         truncated: false,
     };
     /// Report the first `len` bytes (at most [`MAX_VALUE_BYTES`]).
+    #[inline]
     pub(crate) fn set_len(&mut self, len: u64) {
         self.len = u8::try_from(len.min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
     }
     /// The whole buffer of old bytes (only the first `len` are reported).
+    #[inline]
     pub(crate) const fn old_buffer_mut(&mut self) -> &mut [u8; MAX_VALUE_BYTES] {
         &mut self.old
     }
+    /// The whole buffer of new bytes, zeros past `len`.
+    #[inline]
+    pub(crate) const fn new_buffer(&self) -> &[u8; MAX_VALUE_BYTES] {
+        &self.new
+    }
     /// The whole buffer of new bytes (only the first `len` are reported).
+    #[inline]
     pub(crate) const fn new_buffer_mut(&mut self) -> &mut [u8; MAX_VALUE_BYTES] {
         &mut self.new
     }

@@ -11,7 +11,7 @@ use super::event::{
     DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, ValueChange,
 };
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
-use super::table::{Dispatcher, read_prefix};
+use super::table::{Dispatcher, LoadedGroup, read_prefix};
 
 /// Most `after` consumers one interlock step delivers to. More consumers of one access than
 /// this (only possible when many share slots) are disabled with
@@ -141,6 +141,14 @@ impl<const N: usize> Owners<N> {
     fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.as_slice().iter().map(|&i| usize::from(i))
     }
+    /// Request order: events go out in it, whichever slots the engine gave the requests.
+    fn sort(&mut self) {
+        if self.len > 1
+            && let Some(found) = self.indices.get_mut(..self.len)
+        {
+            found.sort_unstable();
+        }
+    }
 }
 
 impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS: usize>
@@ -150,30 +158,30 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// into `owners` (filled in place: returned by value, the small array would be stored
     /// piecewise and reloaded whole, a store-forwarding stall on the exception path); returns
     /// how many of `slots` hold no group.
-    #[inline]
     fn consumers_in(&self, cpu: CpuId, slots: SlotSet, owners: &mut Owners<REQUESTS>) -> u64 {
         let mut unowned = 0;
         for slot in slots.iter() {
-            let Some(group) = self.group_at(cpu, slot) else {
-                unowned += 1;
-                continue;
-            };
-            match self.sole_consumer(group) {
-                Some(index) => owners.add(index),
-                None => {
-                    for index in self.consumers_of(group) {
-                        owners.add(index);
-                    }
+            match self.loaded_group(cpu, slot) {
+                Some(group) => self.add_consumers(group, owners),
+                None => unowned += 1,
+            }
+        }
+        owners.sort();
+        unowned
+    }
+
+    /// Add the consumers of one loaded group: its sole consumer when the dispatcher knows
+    /// it, else the engine's sharer list.
+    #[inline]
+    fn add_consumers(&self, group: LoadedGroup, owners: &mut Owners<REQUESTS>) {
+        match group.sole {
+            Some(index) => owners.add(index),
+            None => {
+                for index in self.consumers_of(group.id) {
+                    owners.add(index);
                 }
             }
         }
-        // Events go out in request order, whichever slots the engine gave the requests.
-        if owners.len > 1
-            && let Some(found) = owners.indices.get_mut(..owners.len)
-        {
-            found.sort_unstable();
-        }
-        unowned
     }
 
     /// Uninstall the slots of `group` on `cpu` once none of its consumers is enabled.
@@ -235,9 +243,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
         let data_before = self.arch.capabilities().data_timing == Timing::Before;
         let mut before_candidates = SlotSet::EMPTY;
-        let mut exact_slots = SlotSet::EMPTY;
+        let mut exact_owners = Owners::new();
         for slot in cause.slots.iter() {
-            if !self.is_armed(slot, frame.task, frame.cpu) {
+            let Some(armed) = self.armed_group(slot, frame.task, frame.cpu) else {
                 if cause.slots_exact {
                     // x86: a B bit for a slot this layer did not arm (the SDM allows it).
                     self.stats.stray_hits += 1;
@@ -246,16 +254,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 // in elsewhere): left installed, it would fire again at once, forever.
                 context.uninstall(slot)?;
                 continue;
-            }
+            };
             if slot.pool() == PoolKind::Data && data_before {
                 before_candidates = before_candidates.with(slot);
             } else {
-                exact_slots = exact_slots.with(slot);
+                self.add_consumers(armed, &mut exact_owners);
             }
         }
-
-        let mut exact_owners = Owners::new();
-        self.consumers_in(frame.cpu, exact_slots, &mut exact_owners);
+        exact_owners.sort();
         for index in exact_owners.iter() {
             let action = self.deliver_exact(index, frame, context, sink)?;
             resolution.claimed = true;
@@ -454,11 +460,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 values: None,
             }),
         };
+        let mut observed = false;
         if !request.is_execute()
             && request.access().contains(AccessKind::WRITE)
             && let EventKind::Hit(hit) = &mut event.kind
         {
-            observe_change(entry, hit.values.insert(ValueChange::EMPTY), context);
+            observed = observe_change(entry, hit.values.insert(ValueChange::EMPTY), context);
         }
         if one_shot {
             // Disabled until re-armed: its slots must stop matching too (unless another
@@ -472,6 +479,21 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         }
         self.stats.delivered_hits += 1;
         sink.deliver(&event);
+        // The snapshot moves forward once the event is out: the memory hook has just stored
+        // the new bytes piecewise, and reloading them whole at once stalls on store
+        // forwarding; later, the stores have drained.
+        if observed
+            && let (
+                EventKind::Hit(Hit {
+                    values: Some(change),
+                    ..
+                }),
+                Some(entry),
+            ) = (&event.kind, self.entry_mut(index))
+        {
+            entry.snapshot.bytes = *change.new_buffer();
+            entry.snapshot.valid = true;
+        }
         Ok(if one_shot { ResumeAction::Stop } else { resume })
     }
 
@@ -1000,13 +1022,14 @@ fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, context: &mu
     }
 }
 
-/// x86: old = the value last observed by the layer, new = now; the snapshot moves forward.
-/// Fills `change` where it lies (inside the event being built).
+/// x86: old = the value last observed by the layer, new = now. Fills `change` where it lies
+/// (inside the event being built); `true` when the new bytes could be read, and the caller
+/// then moves the snapshot forward to them.
 fn observe_change<E: ExceptionEnvironment>(
-    entry: &mut super::table::Entry,
+    entry: &super::table::Entry,
     change: &mut ValueChange,
     context: &mut E,
-) {
+) -> bool {
     let range = entry.request.range();
     change.addr = range.start();
     change.truncated = range.len() > MAX_VALUE_BYTES as u64;
@@ -1014,8 +1037,5 @@ fn observe_change<E: ExceptionEnvironment>(
     // Whole-buffer copies: both buffers hold zeros past `len`, and one 64-byte move is
     // cheaper than a byte loop on the exception path.
     *change.old_buffer_mut() = entry.snapshot.bytes;
-    if read_prefix(context, range, change.new_buffer_mut()) {
-        entry.snapshot.bytes = *change.new_buffer_mut();
-        entry.snapshot.valid = true;
-    }
+    read_prefix(context, range, change.new_buffer_mut())
 }

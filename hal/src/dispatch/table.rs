@@ -72,6 +72,14 @@ impl GroupState {
     };
 }
 
+/// A slot group loaded in some slot, as the exception path needs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LoadedGroup {
+    pub(super) id: SlotGroupId,
+    /// Its only consumer, when there is exactly one and it is known.
+    pub(super) sole: Option<usize>,
+}
+
 /// What one slot of a CPU runs since the last switch-in there: the slot group, the program
 /// and its encoded image.
 pub(super) type LoadedProgram<A> = (
@@ -524,9 +532,45 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         self.group_state(group).is_some_and(|g| g.enabled > 0)
     }
 
-    /// The only consumer of `group`, when the dispatcher knows it without a walk.
-    pub(super) fn sole_consumer(&self, group: SlotGroupId) -> Option<usize> {
-        let sole = usize::from(self.group_state(group)?.sole?);
+    /// The group `slot` of `cpu` runs, with its sole consumer when the dispatcher knows it
+    /// without a walk (one lookup of the group's state for both).
+    #[inline]
+    pub(super) fn loaded_group(&self, cpu: CpuId, slot: SlotId) -> Option<LoadedGroup> {
+        let id = self.group_at(cpu, slot)?;
+        Some(LoadedGroup {
+            id,
+            sole: self
+                .group_state(id)
+                .and_then(|state| self.known_sole(state)),
+        })
+    }
+
+    /// [`loaded_group`](Self::loaded_group), when `slot` is armed while `task` runs on `cpu`
+    /// (see [`is_armed`](Self::is_armed)).
+    #[inline]
+    pub(super) fn armed_group(
+        &self,
+        slot: SlotId,
+        task: TaskId,
+        cpu: CpuId,
+    ) -> Option<LoadedGroup> {
+        let loaded = self.cpu_slots(cpu)?;
+        if loaded.task != Some(task) {
+            return None;
+        }
+        let (id, _, _) = loaded.slots.get(slot.ordinal())?.as_ref()?;
+        let state = self.group_state(*id).filter(|state| state.enabled > 0)?;
+        if self.stepping_tasks > 0 && self.pending_for(task).is_some_and(|p| p.disarms(*id)) {
+            return None;
+        }
+        Some(LoadedGroup {
+            id: *id,
+            sole: self.known_sole(state),
+        })
+    }
+
+    fn known_sole(&self, state: &GroupState) -> Option<usize> {
+        let sole = usize::from(state.sole?);
         self.entry_at(sole).map(|_| sole)
     }
 
@@ -598,17 +642,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// that task there, its group still lives with an enabled consumer, and the task's own
     /// pending step has not disarmed it.
     pub(super) fn is_armed(&self, slot: SlotId, task: TaskId, cpu: CpuId) -> bool {
-        let Some(state) = self.cpu_slots(cpu) else {
-            return false;
-        };
-        if state.task != Some(task) {
-            return false;
-        }
-        let Some((group, _, _)) = state.slots.get(slot.ordinal()).and_then(Option::as_ref) else {
-            return false;
-        };
-        let group = *group;
-        self.group_enabled(group) && !self.pending_for(task).is_some_and(|p| p.disarms(group))
+        self.armed_group(slot, task, cpu).is_some()
     }
 }
 
