@@ -8,7 +8,8 @@ use crate::{
 };
 
 use super::event::{
-    DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, ValueChange,
+    DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, StringIterations,
+    ValueChange,
 };
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
 use super::table::{Dispatcher, read_prefix};
@@ -257,8 +258,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         }
 
         let (exact_owners, _) = self.consumers_in(frame.cpu, exact_slots);
+        let iterations = self.string_iterations(frame, exact_slots, context);
         for index in exact_owners.iter() {
-            let action = self.deliver_exact(index, frame, context, sink)?;
+            let action = self.deliver_exact(index, frame, iterations, context, sink)?;
             resolution.claimed = true;
             resolution.action = stronger(resolution.action, action);
         }
@@ -358,6 +360,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
+        self.strings.forget(task);
         let Some(step) = self.take_pending(task) else {
             return Ok(false);
         };
@@ -398,11 +401,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             .position(|p| p.as_ref().is_some_and(|p| p.task == task))
     }
 
-    /// A hit reported exactly by the hardware (x86 B bits, CIABR).
+    /// A hit reported exactly by the hardware (x86 B bits, CIABR); `iterations` is the
+    /// exception's `rep` window, named by data hits.
     fn deliver_exact<C, S>(
         &mut self,
         index: usize,
         frame: &TrapFrame,
+        iterations: Option<StringIterations>,
         context: &mut C,
         sink: &mut S,
     ) -> Result<ResumeAction, C::Error>
@@ -446,6 +451,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 access: Some(AccessKind::EXECUTE),
                 address: execute_address,
                 values: None,
+                iterations: None,
             }
         } else {
             let values = request
@@ -457,6 +463,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 access: None,
                 address: None,
                 values,
+                iterations,
             }
         };
         let one_shot = request.delivery() == Delivery::Before;
@@ -579,6 +586,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     access: Some(access.kind),
                     address: Some(address),
                     values: None,
+                    iterations: None,
                 }),
             });
         }
@@ -735,7 +743,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 .entry_at(index)
                 .is_some_and(|e| e.request.privilege().intersects(frame.mode.privilege()));
             if privileged {
-                self.deliver_exact(index, frame, context, sink)?;
+                self.deliver_exact(index, frame, None, context, sink)?;
             }
         }
         Ok(())
@@ -808,6 +816,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     access: Some(hit.access),
                     address: Some(hit.address),
                     values,
+                    iterations: None,
                 }),
             });
         }
