@@ -115,10 +115,11 @@ pub struct Hit {
 pub struct StringIterations {
     /// The iterations left when the trap was taken (RCX in the trap frame, at least 1).
     pub remaining: u64,
-    /// The iterations that were left at this task's previous data trap in the same
-    /// instruction (the same PC, more iterations left, no PC change by the kernel in between):
-    /// the hit came after it. `None` when the layer did not see the instruction before —
-    /// the hit may then come from any iteration since the instruction started.
+    /// The iterations that were left at this task's previous data trap, when that trap was
+    /// inside the same instruction (the same PC, more iterations left) and the kernel did not
+    /// move the task's PC since ([`Dispatcher::cancel_step`](crate::Dispatcher::cancel_step)):
+    /// the hit came after it. `None` when the layer did not see the instruction before — the
+    /// hit may then come from any iteration since the instruction started.
     ///
     /// A loop that runs the same instruction again, with no data trap between the last one
     /// seen mid-way through the earlier run and this one, looks the same to the layer as

@@ -347,7 +347,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     /// Cancel the step pending for `task` because its PC changed (signal delivery, ptrace):
     /// re-arm the disarmed slots and stop stepping; nothing is delivered, since the access
-    /// never happened. Returns whether a step was pending.
+    /// never happened. Returns whether a step was pending. Call it on every PC change: it
+    /// also forgets where the task's x86 `rep` stood ([`Hit::iterations`]).
     ///
     /// # Errors
     /// The register backend's error.
