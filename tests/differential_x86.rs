@@ -30,13 +30,21 @@
 //! 256 bytes reports per 128-byte block) and Intel Skylake-X (family 6 model 0x55: its own
 //! fast-string grouping, and a data trap that also carries the breakpoint on the next
 //! instruction — one #DB for both, which the model knows as a [`Quirks`] of the CPU: see
-//! `tests/support/reference.rs`). A third of the cases carry a data watch on what a
+//! `tests/support/reference.rs`). A quarter of the cases carry a data watch on what a
 //! memory op accesses and an instruction breakpoint on the instruction after it, so that
-//! the two meet. For fast strings the model needs no special case:
-//! the CPU retires a block of iterations as one step with one #DB, and the model delivers
-//! one hit per request per step, after it, with the values as they are then — which is the
-//! bound of DESIGN §2 (never early, at most one group late, one event per group). Not
-//! checked: an event naming the iterations its group covers, which `Hit` cannot carry yet.
+//! the two meet; another quarter a watch across the point where a long `rep stosb` leaves its
+//! precise prefix for grouped steps. For fast strings the model needs no special case: the
+//! CPU retires a block of iterations as one step with one #DB, and the model delivers one
+//! hit per request per step, after it, with the values as they are then — which is the
+//! bound of DESIGN §2 (never early, at most one group late, one event per group).
+//!
+//! Iterations (`Hit::iterations`): a hit at a trap that interrupted a `rep` with iterations
+//! left names them — the count left, and the count left at the task's previous trap in the
+//! same run — on every profile; the model counts iterations from the trace and takes the
+//! starting count from the program, and the events must agree exactly. Beyond equality,
+//! every iteration whose access really hit the request lies in the window the hit names
+//! (`check_iterations`), and the fixed-seed coverage run must meet grouped hits whose window
+//! starts at a previous trap of the same run (`generators_reach_every_case`).
 //!
 //! Not generated: MOV SS / POP SS (their interrupt shadow holds a #DB past the next
 //! instruction; the model does not group across instructions), stack instructions, and
@@ -51,7 +59,8 @@
 mod support;
 
 use hwbkpt::{
-    AccessKind, CpuId, Delivery, Origin, PrivilegeFilter, Request, Scope, Statistics, TaskId,
+    AccessKind, CpuId, Delivery, Origin, PrivilegeFilter, Request, Scope, Statistics,
+    StringIterations, TaskId,
 };
 use hwbkpt_sim::x86::{
     Asm, DebugClass, Insn, Mem, Program, Reg, StringWidth, VecWidth, Width, X86, X86Context,
@@ -65,7 +74,9 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 
 use support::observed::{Happened, Observed, check_against_reference};
-use support::reference::{self, Facts, ProgramMap, Quirks, StaticAccess, Stop, Watch};
+use support::reference::{
+    self, Facts, IterationHits, ProgramMap, Quirks, StaticAccess, Stop, Watch,
+};
 use support::schedule::{self, Fault, HalLayer};
 
 const CODE: u64 = 0x40_0000;
@@ -288,6 +299,10 @@ enum Target {
     Data { task: u8, offset: u8 },
     /// Task `task`'s data + `FAR` + 2 × `offset`.
     FarData { task: u8, offset: u8 },
+    /// The 8-aligned doubleword of task `task`'s data before the point where the `op`-th
+    /// long `rep stosb` (modulo their number) leaves its first 256 bytes, which trap
+    /// precisely on fast-strings CPUs, for grouped steps.
+    RepEdge { task: u8, op: u8 },
     /// The start of user instruction `index` (modulo the program's length).
     Code { index: u8 },
     /// The start of system call handler instruction `index`.
@@ -461,14 +476,44 @@ fn merge_pair() -> impl Strategy<Value = Vec<RequestSpec>> {
         })
 }
 
-/// The requests of a case: 1–4 random ones, or a [`merge_pair`] and up to two random ones.
+/// A user write watch of 16 or 24 aligned bytes (two or three slots) about the end of a long
+/// `rep stosb`'s precise prefix ([`Target::RepEdge`]): on the fast-strings profiles the
+/// instruction traps per iteration on the bytes before that point and once per group after
+/// it, so a grouped hit follows a trap of the same run (its window has a `since`).
+fn rep_edge() -> impl Strategy<Value = RequestSpec> {
+    (
+        request_spec(),
+        0..TASKS,
+        any::<u8>(),
+        prop_oneof![Just(16u8), Just(24u8)],
+        prop_oneof![Just(AccessKind::WRITE), Just(AccessKind::READ_WRITE)],
+    )
+        .prop_map(|(base, task, op, len, access)| RequestSpec {
+            target: Target::RepEdge { task, op },
+            len,
+            access,
+            privilege: PrivilegeFilter::USER,
+            delivery: None,
+            scope: ScopeChoice::All,
+            ..base
+        })
+}
+
+/// The requests of a case: 1–4 random ones, a [`merge_pair`] and up to two random ones, or a
+/// [`rep_edge`] watch and up to two random ones.
 fn specs() -> impl Strategy<Value = Vec<RequestSpec>> {
     prop_oneof![
-        2 => prop::collection::vec(request_spec(), 1..=4),
-        1 => (merge_pair(), prop::collection::vec(request_spec(), 0..=2)).prop_map(
+        4 => prop::collection::vec(request_spec(), 1..=4),
+        2 => (merge_pair(), prop::collection::vec(request_spec(), 0..=2)).prop_map(
             |(mut pair, rest)| {
                 pair.extend(rest);
                 pair
+            }
+        ),
+        2 => (rep_edge(), prop::collection::vec(request_spec(), 0..=2)).prop_map(
+            |(edge, mut rest)| {
+                rest.insert(0, edge);
+                rest
             }
         ),
     ]
@@ -486,6 +531,20 @@ fn resolve(
         Target::Data { task, offset } => DATA + AREA * u64::from(task) + u64::from(offset),
         Target::FarData { task, offset } => {
             DATA + AREA * u64::from(task) + FAR + 2 * u64::from(offset)
+        }
+        Target::RepEdge { task, op } => {
+            let long: Vec<u8> = ops
+                .iter()
+                .filter_map(|op| match *op {
+                    Op::LongRepStos { dst, .. } => Some(dst),
+                    _ => None,
+                })
+                .collect();
+            let dst = long
+                .get(usize::from(op) % long.len().max(1))
+                .copied()
+                .unwrap_or(0);
+            DATA + AREA * u64::from(task) + ((u64::from(dst) + FAR - 8) & !7)
         }
         Target::Code { index } => program.starts[usize::from(index) % program.starts.len()],
         Target::KernelCode { index } => kernel.starts[usize::from(index) % kernel.starts.len()],
@@ -598,7 +657,37 @@ fn results(m: &X86Machine, tasks: &[TaskId]) -> Vec<Computed> {
         .collect()
 }
 
-struct X86Programs;
+/// The programs as the model knows them: modes by address, and the count each `rep` string
+/// instruction of the user program starts with (the `mov rcx, imm` before it).
+struct X86Programs {
+    string_counts: std::collections::BTreeMap<u64, u64>,
+}
+
+impl X86Programs {
+    /// Disassemble `program`: every `rep movs`/`rep stos` with the last constant moved into
+    /// RCX before it (straight-line code; `syscall` clobbers RCX).
+    fn new(program: &Program) -> Self {
+        let mut string_counts = std::collections::BTreeMap::new();
+        let mut rcx = None;
+        for &start in &program.starts {
+            let offset = usize::try_from(start - program.base).unwrap();
+            let Some((insn, _)) = Insn::decode(&program.bytes[offset..]) else {
+                continue;
+            };
+            match insn {
+                Insn::MovImm { dst: Reg::Rcx, imm } => rcx = Some(imm),
+                Insn::RepMovs(_) | Insn::RepStos(_) => {
+                    if let Some(count) = rcx {
+                        string_counts.insert(start, count);
+                    }
+                }
+                Insn::Syscall => rcx = None,
+                _ => {}
+            }
+        }
+        Self { string_counts }
+    }
+}
 
 impl ProgramMap for X86Programs {
     fn mode_at(&self, _task: TaskId, pc: u64) -> Mode {
@@ -611,6 +700,9 @@ impl ProgramMap for X86Programs {
     fn static_access(&self, _task: TaskId, _pc: u64) -> Option<StaticAccess> {
         // Trap-after hardware: the model reads every access from the trace.
         None
+    }
+    fn string_count(&self, _task: TaskId, pc: u64) -> Option<u64> {
+        self.string_counts.get(&pc).copied()
     }
 }
 
@@ -654,16 +746,16 @@ fn profile() -> impl Strategy<Value = SimProfile> {
 }
 
 /// Run `ops` under `faults` with and without the requests `specs`, and compare with the
-/// reference model; the delivered events, the dispatcher's counters and the number of data
-/// traps the model expected to carry the next instruction's breakpoint, when everything
-/// agrees.
+/// reference model; the delivered events, the dispatcher's counters, the number of data
+/// traps the model expected to carry the next instruction's breakpoint and the model's
+/// record of the hits naming `rep` iterations, when everything agrees.
 fn check(
     profile: SimProfile,
     cpus: u32,
     ops: &[Op],
     specs: &[RequestSpec],
     faults: &[Fault],
-) -> Result<(Vec<Observed>, Statistics, u64), TestCaseError> {
+) -> Result<(Vec<Observed>, Statistics, u64, Vec<IterationHits>), TestCaseError> {
     let program = assemble(ops);
     let kernel = kernel_code();
 
@@ -706,12 +798,54 @@ fn check(
         &watches,
         &layer.changes,
         &initial,
-        &X86Programs,
+        &X86Programs::new(&program),
         stop_of,
     );
     let (events, stats) =
         check_against_reference(&hal.events, hal.dispatcher.statistics(), &expected)?;
-    Ok((events, stats, expected.merged_exceptions))
+    check_iterations(&events, &expected.iteration_hits)?;
+    Ok((
+        events,
+        stats,
+        expected.merged_exceptions,
+        expected.iteration_hits,
+    ))
+}
+
+/// DESIGN §2's bound for fast strings, with the iterations named: every hit that names a
+/// `rep` window names the window the model expects (the events are equal already), and the
+/// iterations whose accesses really hit its request lie inside that window — never after the
+/// trap (`remaining`), never at or before the previous trap of the same run (`since`).
+fn check_iterations(events: &[Observed], hits: &[IterationHits]) -> Result<(), TestCaseError> {
+    let named: Vec<(hwbkpt::RequestId, StringIterations)> = events
+        .iter()
+        .filter_map(|e| match e.happened {
+            Happened::Hit {
+                iterations: Some(window),
+                ..
+            } => Some((e.request, window)),
+            _ => None,
+        })
+        .collect();
+    prop_assert_eq!(named.len(), hits.len(), "hits naming iterations");
+    for ((request, window), expected) in named.iter().zip(hits) {
+        prop_assert_eq!(*request, expected.request);
+        prop_assert_eq!(*window, expected.window);
+        prop_assert!(
+            !expected.left.is_empty(),
+            "a hit naming iterations none of which hit: {:?}",
+            expected
+        );
+        for &left in &expected.left {
+            prop_assert!(
+                window.contains(left),
+                "the iteration leaving {} hit, outside {:?}",
+                left,
+                window
+            );
+        }
+    }
+    Ok(())
 }
 
 proptest! {
@@ -755,7 +889,7 @@ fn execute_breakpoint_of_another_privilege_resumes_with_rf() {
         ..spec(Target::Code { index: 0 }, 1, AccessKind::EXECUTE)
     };
     let ops = [Op::Compute { reg: 0, imm: 1 }];
-    let (events, _, _) = check(SimProfile::GENERIC, 2, &ops, &[exec], &[]).unwrap();
+    let (events, _, _, _) = check(SimProfile::GENERIC, 2, &ops, &[exec], &[]).unwrap();
     assert!(events.is_empty(), "{events:?}");
 }
 
@@ -779,7 +913,7 @@ fn one_shot_execute_breakpoint_stops_once() {
         },
         Fault::Migrate { task: 0, cpu: 1 },
     ];
-    let (events, _, _) = check(SimProfile::GENERIC, 2, &ops, &[exec], &faults).unwrap();
+    let (events, _, _, _) = check(SimProfile::GENERIC, 2, &ops, &[exec], &faults).unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
 }
 
@@ -805,7 +939,7 @@ fn disarmed_data_slot_on_code_is_a_stray_on_qemu() {
             steps: 5,
         },
     ];
-    let (events, _, _) = check(SimProfile::QEMU, 2, &ops, &[exec, data], &faults).unwrap();
+    let (events, _, _, _) = check(SimProfile::QEMU, 2, &ops, &[exec, data], &faults).unwrap();
     assert_eq!(events.len(), 2, "one fault per task: {events:?}");
 }
 
@@ -843,7 +977,7 @@ fn merged_execute_hit_is_delivered_before_a_release() {
         Fault::Release { request: 1 },
     ];
     let specs = [data, exec];
-    let (merged, stats, count) =
+    let (merged, stats, count, _) =
         check(SimProfile::INTEL_SKX_FAST_STRINGS, 2, &ops, &specs, &faults).unwrap();
     assert_eq!(count, 1, "one merged #DB");
     assert_eq!(merged.len(), 1, "{merged:?}");
@@ -852,7 +986,7 @@ fn merged_execute_hit_is_delivered_before_a_release() {
         stats.stray_hits >= 1,
         "the kernel store to a user-only watch"
     );
-    let (separate, _, count) = check(SimProfile::GENERIC, 2, &ops, &specs, &faults).unwrap();
+    let (separate, _, count, _) = check(SimProfile::GENERIC, 2, &ops, &specs, &faults).unwrap();
     assert_eq!(count, 0);
     assert!(separate.is_empty(), "{separate:?}");
 }
@@ -889,7 +1023,7 @@ fn merged_execute_and_data_hits_come_in_registration_order() {
             })
             .collect()
     };
-    let (merged, _, count) = check(
+    let (merged, _, count, _) = check(
         SimProfile::INTEL_SKX_FAST_STRINGS,
         2,
         &ops,
@@ -899,7 +1033,7 @@ fn merged_execute_and_data_hits_come_in_registration_order() {
     .unwrap();
     assert_eq!(count, 1, "one merged #DB");
     assert_eq!(kinds(&merged), [true, false], "{merged:?}");
-    let (separate, _, count) = check(SimProfile::GENERIC, 2, &ops, &[exec, data], &[]).unwrap();
+    let (separate, _, count, _) = check(SimProfile::GENERIC, 2, &ops, &[exec, data], &[]).unwrap();
     assert_eq!(count, 0);
     assert_eq!(kinds(&separate), [false, true], "{separate:?}");
 }
@@ -922,7 +1056,8 @@ fn generators_reach_every_case() {
     let mut seen: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for _ in 0..COVERAGE_CASES {
         let (profile, cpus, ops, specs, faults) = strategy.new_tree(&mut runner).unwrap().current();
-        let (events, stats, merged) = check(profile, cpus, &ops, &specs, &faults).unwrap();
+        let (events, stats, merged, rep_hits) =
+            check(profile, cpus, &ops, &specs, &faults).unwrap();
         *seen
             .entry("data trap carrying an instruction breakpoint")
             .or_default() += merged;
@@ -949,7 +1084,26 @@ fn generators_reach_every_case() {
                 Happened::Disabled(_) => "disabled",
             };
             *seen.entry(kind).or_default() += 1;
+            if let Happened::Hit {
+                iterations: Some(window),
+                ..
+            } = &event.happened
+            {
+                *seen.entry("hit inside a rep").or_default() += 1;
+                if window.since.is_some() {
+                    *seen
+                        .entry("hit inside a rep since its previous trap")
+                        .or_default() += 1;
+                }
+            }
         }
+        // A hit the CPU reported for a group of iterations, after a trap in the same run.
+        *seen
+            .entry("grouped hit inside a rep since its previous trap")
+            .or_default() += rep_hits
+            .iter()
+            .filter(|h| h.group > 1 && h.window.since.is_some())
+            .count() as u64;
         *seen.entry("stray").or_default() += stats.stray_hits;
     }
     eprintln!("{COVERAGE_CASES} cases: {seen:?}");
@@ -962,6 +1116,9 @@ fn generators_reach_every_case() {
         "data hit",
         "stray",
         "data trap carrying an instruction breakpoint",
+        "hit inside a rep",
+        "hit inside a rep since its previous trap",
+        "grouped hit inside a rep since its previous trap",
     ] {
         assert!(
             seen.get(kind).is_some_and(|&n| n > 0),
@@ -972,3 +1129,50 @@ fn generators_reach_every_case() {
 
 /// Cases of `generators_reach_every_case`.
 const COVERAGE_CASES: usize = 400;
+
+/// Intel fast strings: a `rep stosb` of 0x180 bytes from the task's data + 0x10 traps after
+/// each iteration in its first 256 bytes and once per 128-byte destination block after
+/// them. A watch on 16 bytes across that point (data + 0x108..0x118) gets one hit per
+/// precise iteration, each naming exactly that iteration, then one hit for the block up to
+/// data + 0x180, naming the 0x70 iterations since the last precise trap.
+#[test]
+fn grouped_rep_hit_names_the_iterations_since_the_previous_trap() {
+    let ops = [Op::LongRepStos {
+        dst: 0x10,
+        count: 0x180,
+    }];
+    let watch = RequestSpec {
+        target: Target::RepEdge { task: 0, op: 0 },
+        ..spec(Target::Data { task: 0, offset: 0 }, 16, AccessKind::WRITE)
+    };
+    let (events, _, _, hits) =
+        check(SimProfile::INTEL_FAST_STRINGS, 2, &ops, &[watch], &[]).unwrap();
+    let windows: Vec<Option<StringIterations>> = events
+        .iter()
+        .map(|e| match e.happened {
+            Happened::Hit { iterations, .. } => iterations,
+            Happened::Disabled(_) => None,
+        })
+        .collect();
+    // Iteration k (from 1) leaves 0x180 - k; the watch's first byte is the 0xF9th.
+    let mut expected: Vec<Option<StringIterations>> = (0..8u64)
+        .map(|i| {
+            Some(StringIterations {
+                remaining: 0x87 - i,
+                since: (i > 0).then_some(0x88 - i),
+            })
+        })
+        .collect();
+    expected.push(Some(StringIterations {
+        remaining: 0x10,
+        since: Some(0x80),
+    }));
+    assert_eq!(windows, expected);
+    let grouped = hits.last().unwrap();
+    assert_eq!(grouped.group, 0x70, "{grouped:?}");
+    assert_eq!(grouped.left, (0x78..0x80).rev().collect::<Vec<u64>>());
+    // Where iterations are precise, the same watch names one iteration each time, and the
+    // trap after the last byte watched is the last hit.
+    let (events, _, _, _) = check(SimProfile::GENERIC, 2, &ops, &[watch], &[]).unwrap();
+    assert_eq!(events.len(), 16, "{events:?}");
+}

@@ -95,6 +95,31 @@ pub trait InstructionDecode {
     /// # Errors
     /// [`DecodeError`] when the instruction cannot be fetched or is unknown.
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError>;
+
+    /// x86: the instruction at `pc` is a `rep movs`/`rep stos` that the exception interrupted
+    /// with iterations left, and this is its count register now; `None` otherwise, and by
+    /// default (PPC64, and kernels that do not look).
+    ///
+    /// A data breakpoint traps after the iteration that hit (after the group of iterations,
+    /// with fast strings): while iterations remain, RIP still points at the instruction,
+    /// RCX/RSI/RDI are updated, and RFLAGS.RF is set in the trap frame (SDM vol. 3 §18.3.1.1).
+    /// An implementation checks the frame's RF (after a completed instruction it is clear, so
+    /// a trap after an instruction that merely precedes a `rep` is not taken for one), decodes
+    /// the instruction at `pc` and reads RCX. After the *last* iteration RIP is past the
+    /// instruction and nothing says a `rep` just finished: that trap is not mid-rep, `None`.
+    fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
+        let _ = pc;
+        None
+    }
+}
+
+/// Where a `rep movs`/`rep stos` interrupted with iterations left stands
+/// ([`InstructionDecode::string_progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StringProgress {
+    /// The iterations still to run: RCX in the trap frame (never 0: with none left the
+    /// instruction has completed).
+    pub remaining: u64,
 }
 
 /// Why a kernel-mode instruction could not be emulated.

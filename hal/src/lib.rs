@@ -50,13 +50,13 @@ pub use access::AccessKind;
 pub use arch::{Capabilities, DebugArchitecture, ExceptionCause, SlotId, SlotPool, SlotSet};
 pub use dispatch::{
     DisableReason, DispatchError, Dispatcher, Event, EventKind, EventSink, ExecutionMode, Hit,
-    MAX_VALUE_BYTES, RequestId, Resolution, ResumeAction, SignalRecord, Statistics, SwitchError,
-    TrapFrame, ValueChange,
+    MAX_VALUE_BYTES, RequestId, Resolution, ResumeAction, SignalRecord, Statistics,
+    StringIterations, SwitchError, TrapFrame, ValueChange,
 };
 pub use error::RequestError;
 pub use hooks::{
     AccessClass, DecodeError, DecodedAccess, EmulateError, ExceptionEnvironment, InstructionDecode,
-    InstructionEmulate, MemoryRead, MemoryReadError,
+    InstructionEmulate, MemoryRead, MemoryReadError, StringProgress,
 };
 pub use plan::{MAX_PLAN_SLOTS, Plan, PoolKind, SlotProgram};
 pub use policy::{

@@ -1,6 +1,6 @@
 //! The contract between the generic machine and one CPU model.
 
-use hwbkpt_hal::{DecodeError, DecodedAccess, EmulateError};
+use hwbkpt_hal::{DecodeError, DecodedAccess, EmulateError, StringProgress};
 
 use crate::{Bus, Endian, FaultKind, Memory};
 
@@ -108,4 +108,16 @@ pub trait Isa {
         memory: &Memory,
         pc: u64,
     ) -> Result<Option<DecodedAccess>, DecodeError>;
+
+    /// Where the `rep` string instruction at `pc` stands when the trap frame `ctx`
+    /// interrupted it with iterations left (x86), decoded from memory and the registers like
+    /// [`decode_access`](Self::decode_access); `None` otherwise. The default: never.
+    fn string_progress(
+        &self,
+        _ctx: &Self::Context,
+        _memory: &Memory,
+        _pc: u64,
+    ) -> Option<StringProgress> {
+        None
+    }
 }

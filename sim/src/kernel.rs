@@ -11,7 +11,7 @@
 
 use hwbkpt_hal::{
     CpuId, DecodeError, DecodedAccess, EmulateError, InstructionDecode, InstructionEmulate,
-    MemoryRead, MemoryReadError, TaskId,
+    MemoryRead, MemoryReadError, StringProgress, TaskId,
 };
 
 use crate::{Bus, Fault, Isa, Memory, Mode, Trace};
@@ -136,6 +136,10 @@ impl<I: Isa> MemoryRead for KernelContext<'_, I> {
 impl<I: Isa> InstructionDecode for KernelContext<'_, I> {
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
         self.isa.decode_access(self.regs, self.memory, pc)
+    }
+
+    fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
+        self.isa.string_progress(self.regs, self.memory, pc)
     }
 }
 

@@ -3,7 +3,8 @@
 //! outside the HAL, and its bytes live in fixed buffers).
 
 use hwbkpt::{
-    AccessKind, CpuId, DisableReason, Event, EventKind, RequestId, TaskId, Timing, ValueChange,
+    AccessKind, CpuId, DisableReason, Event, EventKind, RequestId, StringIterations, TaskId,
+    Timing, ValueChange,
 };
 
 /// Old and new bytes of a write hit.
@@ -64,6 +65,8 @@ pub(crate) enum Happened {
         address: Option<u64>,
         /// Old and new bytes for write watches.
         values: Option<Values>,
+        /// The `rep` iterations an x86 data hit inside an interrupted string instruction names.
+        iterations: Option<StringIterations>,
     },
     /// The request was disabled.
     Disabled(DisableReason),
@@ -92,6 +95,7 @@ impl From<&Event> for Observed {
                 access: hit.access,
                 address: hit.address,
                 values: hit.values.as_ref().map(Values::from),
+                iterations: hit.iterations,
             },
             EventKind::Disabled(reason) => Happened::Disabled(reason),
         };

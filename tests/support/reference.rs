@@ -60,12 +60,26 @@
 //!   another privilege's access) merges the same way;
 //! - it does not happen after a single-step trap (TF), with or without data hits (measured);
 //!   these programs never set TF.
+//!
+//! **Iterations of an interrupted `rep`** (x86). A `rep movs`/`rep stos` step is one
+//! iteration, or with fast strings a group of them (one `Retired` with `next_pc == pc` while
+//! iterations remain); each iteration writes once. The model counts the iterations of the
+//! instruction's run from the trace, and takes the count it started with from the program
+//! ([`ProgramMap::string_count`]). A data trap the layer sees (some armed data request's
+//! slot matched an access of the step: the layer looks whatever it then delivers) after a
+//! step with iterations left names, on each of its hits, `remaining` = the iterations left
+//! and `since` = the iterations left at the task's previous such trap in the same run, if
+//! the kernel did not move the task's PC in between (a `PcChanged` record); any other data
+//! trap the layer sees forgets that position. The trap after the last iteration names
+//! nothing (the layer cannot tell it from any other instruction's). For each named hit the
+//! model also records which iterations really hit ([`Expected::iteration_hits`]), so a test
+//! can check they lie in the window.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hwbkpt::{
     AccessClass, AccessKind, AddressRange, CpuId, Delivery, DisableReason, MAX_VALUE_BYTES,
-    Pinning, PrivilegeFilter, Request, RequestId, Scope, Sharing, TaskId, Timing,
+    Pinning, PrivilegeFilter, Request, RequestId, Scope, Sharing, StringIterations, TaskId, Timing,
 };
 use hwbkpt_sim::{Memory, MemoryAccess, Mode, TraceEvent};
 
@@ -130,6 +144,11 @@ pub(crate) trait ProgramMap {
     /// Needed for stops before an access, which leave no access in the trace, and for
     /// `stcx.`, which may store nothing.
     fn static_access(&self, task: TaskId, pc: u64) -> Option<StaticAccess>;
+    /// The count (x86 RCX) the `rep` string instruction at `pc` starts with when `task` runs
+    /// it, where the program fixes it; `None` for every other instruction (the default).
+    fn string_count(&self, _task: TaskId, _pc: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// What a trace exception record says, as far as the model uses it.
@@ -168,6 +187,36 @@ pub(crate) struct Expected {
     pub(crate) cancelled_steps: u64,
     /// Data traps that also carried the next instruction's breakpoint ([`Quirks`]).
     pub(crate) merged_exceptions: u64,
+    /// For each expected hit that names `rep` iterations, in the order of those events: the
+    /// iterations whose accesses really hit its request in the step that trapped, each named
+    /// by the count it left (RCX just after it).
+    pub(crate) iteration_hits: Vec<IterationHits>,
+}
+
+/// The iterations that really made a hit naming a `rep` window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IterationHits {
+    /// The hit's request.
+    pub(crate) request: RequestId,
+    /// The window the hit names.
+    pub(crate) window: StringIterations,
+    /// The count each iteration that really hit left (RCX just after it).
+    pub(crate) left: Vec<u64>,
+    /// The iterations of the step that trapped: more than one when the CPU grouped them.
+    pub(crate) group: u64,
+}
+
+/// Where a task's `rep` stands after a step of it.
+#[derive(Debug, Clone)]
+struct RepStep {
+    /// The count it started with.
+    count: u64,
+    /// Iterations done in this run, this step included.
+    done: u64,
+    /// Iterations done in this step.
+    step: u64,
+    /// For each access of the step, the count its iteration left.
+    left: Vec<u64>,
 }
 
 struct Model<'a> {
@@ -196,6 +245,11 @@ struct Model<'a> {
     /// stays installed there (stale) until the task's next switch or until it fires there —
     /// a stray, after which the layer uninstalls it.
     installed: BTreeMap<TaskId, BTreeSet<usize>>,
+    /// Per task, the `rep` it is inside: its PC and the iterations done in this run.
+    rep_done: BTreeMap<TaskId, (u64, u64)>,
+    /// Per task, the `rep` position of its last data trap the layer saw there: PC, and the
+    /// iterations left.
+    rep_seen: BTreeMap<TaskId, (u64, u64)>,
     out: Expected,
 }
 
@@ -398,6 +452,7 @@ impl Model<'_> {
                             access: Some(AccessKind::EXECUTE),
                             address: Some(pc),
                             values: None,
+                            iterations: None,
                         },
                     );
                     if one_shot(&request, &self.facts) {
@@ -522,6 +577,7 @@ impl Model<'_> {
                 access: reports.then_some(access.kind),
                 address: reports.then_some(address),
                 values: None,
+                iterations: None,
             },
         );
         self.enabled[index] = false;
@@ -543,6 +599,7 @@ impl Model<'_> {
     /// An instruction (or one `rep` iteration) completed.
     fn retired(&mut self, task: TaskId, cpu: CpuId, pc: u64, next_pc: u64, mode: Mode) {
         let accesses = self.step_accesses.remove(&task).unwrap_or_default();
+        let rep = self.rep_step(task, pc, next_pc, &accesses);
         let first_iteration = self.last_retired.get(&task) != Some(&(pc, pc));
         if self.facts.execute_timing == Timing::Before
             && first_iteration
@@ -559,7 +616,7 @@ impl Model<'_> {
                 && self.data_trap(task, cpu, &accesses)
                 && self.execute_installed_at(task, cpu, next_pc);
             let first = self.out.events.len();
-            self.trap_after(task, cpu, next_pc, &accesses);
+            self.trap_after(task, cpu, pc, next_pc, &accesses, rep.as_ref());
             if merged {
                 // One exception: the next instruction's breakpoint is handled here, and the
                 // hits of the exception go out in registration order.
@@ -601,6 +658,7 @@ impl Model<'_> {
                             access: Some(AccessKind::EXECUTE),
                             address: Some(pc),
                             values: None,
+                            iterations: None,
                         },
                     );
                 }
@@ -635,8 +693,100 @@ impl Model<'_> {
         })
     }
 
+    /// The step of a `rep` string instruction `task` just made at `pc` (`None` for any other
+    /// instruction); remembers the run's progress while iterations remain.
+    fn rep_step(
+        &mut self,
+        task: TaskId,
+        pc: u64,
+        next_pc: u64,
+        accesses: &[MemoryAccess],
+    ) -> Option<RepStep> {
+        let Some(count) = self.program.string_count(task, pc) else {
+            self.rep_done.remove(&task);
+            return None;
+        };
+        let before = self
+            .rep_done
+            .get(&task)
+            .filter(|(at, _)| *at == pc)
+            .map_or(0, |(_, done)| *done);
+        // Each iteration writes once (`movs` reads first): an access belongs to the iteration
+        // of the next write.
+        let mut writes = 0;
+        let left = accesses
+            .iter()
+            .map(|a| {
+                let iteration = before + writes + 1;
+                if a.kind.contains(AccessKind::WRITE) {
+                    writes += 1;
+                }
+                count.saturating_sub(iteration)
+            })
+            .collect();
+        let done = before + writes;
+        if next_pc == pc {
+            self.rep_done.insert(task, (pc, done));
+        } else {
+            self.rep_done.remove(&task);
+        }
+        Some(RepStep {
+            count,
+            done,
+            step: writes,
+            left,
+        })
+    }
+
+    /// A data trap the layer sees after a step of `task` at `pc`: the `rep` window its hits
+    /// name (while iterations remain), and the position remembered for the next one.
+    fn seen_rep_trap(
+        &mut self,
+        task: TaskId,
+        pc: u64,
+        next_pc: u64,
+        rep: Option<&RepStep>,
+    ) -> Option<StringIterations> {
+        let remaining = rep
+            .filter(|_| next_pc == pc)
+            .map(|r| r.count.saturating_sub(r.done))
+            .filter(|&left| left != 0);
+        let Some(remaining) = remaining else {
+            self.rep_seen.remove(&task);
+            return None;
+        };
+        let since = self
+            .rep_seen
+            .get(&task)
+            .filter(|&&(at, left)| at == pc && left > remaining)
+            .map(|&(_, left)| left);
+        self.rep_seen.insert(task, (pc, remaining));
+        Some(StringIterations { remaining, since })
+    }
+
     /// Trap-after hardware: one exception per instruction, one hit per request it matched.
-    fn trap_after(&mut self, task: TaskId, cpu: CpuId, next_pc: u64, accesses: &[MemoryAccess]) {
+    fn trap_after(
+        &mut self,
+        task: TaskId,
+        cpu: CpuId,
+        pc: u64,
+        next_pc: u64,
+        accesses: &[MemoryAccess],
+        rep: Option<&RepStep>,
+    ) {
+        // The layer looks at the `rep` when an armed data slot reports a match.
+        let seen = (0..self.watches.len()).any(|index| {
+            !self.stale(index, task, cpu)
+                && self.armed(index, task, cpu)
+                && accesses
+                    .iter()
+                    .any(|a| self.hardware_matches(index, &static_of(a), a.mode))
+        });
+        let window = if seen {
+            self.seen_rep_trap(task, pc, next_pc, rep)
+        } else {
+            None
+        };
         for index in 0..self.watches.len() {
             if self.stale(index, task, cpu) {
                 if accesses
@@ -669,6 +819,20 @@ impl Model<'_> {
             let access = static_of(first);
             let address = self.first_overlap(index, &access);
             let values = self.values(index, first);
+            if let (Some(window), Some(rep)) = (window, rep) {
+                let left = accesses
+                    .iter()
+                    .zip(&rep.left)
+                    .filter(|(a, _)| self.really_hits(index, &static_of(a), a.mode))
+                    .map(|(_, &left)| left)
+                    .collect();
+                self.out.iteration_hits.push(IterationHits {
+                    request: self.watches[index].id,
+                    window,
+                    left,
+                    group: rep.step,
+                });
+            }
             self.emit(
                 index,
                 task,
@@ -679,6 +843,7 @@ impl Model<'_> {
                     access: reports.then_some(access.kind),
                     address: reports.then_some(address),
                     values,
+                    iterations: window,
                 },
             );
         }
@@ -742,6 +907,7 @@ impl Model<'_> {
                     access: Some(access.kind),
                     address: Some(address),
                     values,
+                    iterations: None,
                 },
             );
         }
@@ -842,6 +1008,8 @@ pub(crate) fn expected_with_quirks<E>(
         last_retired: BTreeMap::new(),
         programmed: BTreeMap::new(),
         installed: BTreeMap::new(),
+        rep_done: BTreeMap::new(),
+        rep_seen: BTreeMap::new(),
         out: Expected::default(),
     };
     let mut released = vec![false; watches.len()];
@@ -903,9 +1071,13 @@ pub(crate) fn expected_with_quirks<E>(
                     .extend(armed.iter().copied());
                 model.installed.insert(*task, armed.into_iter().collect());
             }
-            // The access never happened: the pending step is void, its requests re-armed.
-            TraceEvent::PcChanged { task, .. } if model.pending.remove(task).is_some() => {
-                model.out.cancelled_steps += 1;
+            TraceEvent::PcChanged { task, .. } => {
+                // The layer forgets where the task's `rep` stood (the kernel moved its PC).
+                model.rep_seen.remove(task);
+                // The access never happened: the pending step is void, its requests re-armed.
+                if model.pending.remove(task).is_some() {
+                    model.out.cancelled_steps += 1;
+                }
             }
             TraceEvent::Fault { task, .. } => {
                 model.step_accesses.remove(task);

@@ -103,6 +103,59 @@ pub struct Hit {
     pub address: Option<u64>,
     /// Old and new bytes, for hits on watches that include writes.
     pub values: Option<ValueChange>,
+    /// x86 fast strings: the iterations of a `rep movs`/`rep stos` this hit may come from,
+    /// when the trap interrupted the instruction with iterations left. `None` for every other
+    /// hit — including the trap after a `rep`'s last iteration, which the layer cannot tell
+    /// from the trap after any other instruction (RIP is past it then).
+    pub iterations: Option<StringIterations>,
+}
+
+/// The iterations of an interrupted `rep movs`/`rep stos` a data hit comes from (DESIGN §2:
+/// fast strings report a hit once per group of iterations, at most one group late).
+///
+/// Iterations are named by the count they leave in RCX. The hit was made by one of the
+/// iterations after the one that left [`since`](Self::since) (from the instruction's first
+/// iteration when `None`) up to and including the one that left
+/// [`remaining`](Self::remaining): RCX counted down from `since` (exclusive) to `remaining`
+/// (inclusive) in the window. This holds whatever the CPU's grouping, since all of them ran
+/// after the layer last saw the instruction; when the hits fall in consecutive groups, the
+/// window is exactly the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StringIterations {
+    /// The iterations left when the trap was taken (RCX in the trap frame, at least 1).
+    pub remaining: u64,
+    /// The iterations that were left at this task's previous data trap, when that trap was
+    /// inside the same instruction (the same PC, more iterations left) and the kernel did not
+    /// move the task's PC since ([`Dispatcher::cancel_step`](crate::Dispatcher::cancel_step)):
+    /// the hit came after it. `None` when the layer did not see the instruction before — the
+    /// hit may then come from any iteration since the instruction started.
+    ///
+    /// A loop that runs the same instruction again, with no data trap between the last one
+    /// seen mid-way through the earlier run and this one, looks the same to the layer as
+    /// one run (same PC, same registers): `since` then names a point of the earlier run.
+    pub since: Option<u64>,
+}
+
+impl StringIterations {
+    /// How many iterations the window holds, when the layer knows (`since - remaining`).
+    #[must_use]
+    pub const fn count(&self) -> Option<u64> {
+        match self.since {
+            Some(since) => Some(since.saturating_sub(self.remaining)),
+            None => None,
+        }
+    }
+
+    /// Whether the iteration that left `left` iterations (`RCX` just after it) lies in the
+    /// window.
+    #[must_use]
+    pub const fn contains(&self, left: u64) -> bool {
+        left >= self.remaining
+            && match self.since {
+                Some(since) => left < since,
+                None => true,
+            }
+    }
 }
 
 /// Why a request stopped firing without being released.

@@ -8,7 +8,8 @@ use crate::{
 };
 
 use super::event::{
-    DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, ValueChange,
+    DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, StringIterations,
+    ValueChange,
 };
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
 use super::table::{Dispatcher, LoadedGroup, read_prefix};
@@ -243,6 +244,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
         let data_before = self.arch.capabilities().data_timing == Timing::Before;
         let mut before_candidates = SlotSet::EMPTY;
+        let mut exact_slots = SlotSet::EMPTY;
         let mut exact_owners = Owners::new();
         for slot in cause.slots.iter() {
             let Some(armed) = self.armed_group(slot, frame.task, frame.cpu) else {
@@ -258,12 +260,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             if slot.pool() == PoolKind::Data && data_before {
                 before_candidates = before_candidates.with(slot);
             } else {
+                exact_slots = exact_slots.with(slot);
                 self.add_consumers(armed, &mut exact_owners);
             }
         }
         exact_owners.sort();
+        let iterations = self.string_iterations(frame, exact_slots, context);
         for index in exact_owners.iter() {
-            let action = self.deliver_exact(index, frame, context, sink)?;
+            let action = self.deliver_exact(index, frame, iterations, context, sink)?;
             resolution.claimed = true;
             resolution.action = stronger(resolution.action, action);
         }
@@ -350,7 +354,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     /// Cancel the step pending for `task` because its PC changed (signal delivery, ptrace):
     /// re-arm the disarmed slots and stop stepping; nothing is delivered, since the access
-    /// never happened. Returns whether a step was pending.
+    /// never happened. Returns whether a step was pending. Call it on every PC change: it
+    /// also forgets where the task's x86 `rep` stood ([`Hit::iterations`]).
     ///
     /// # Errors
     /// The register backend's error.
@@ -363,6 +368,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
+        self.strings.forget(task);
         let Some(step) = self.take_pending(task) else {
             return Ok(false);
         };
@@ -403,11 +409,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             .position(|p| p.as_ref().is_some_and(|p| p.task == task))
     }
 
-    /// A hit reported exactly by the hardware (x86 B bits, CIABR).
+    /// A hit reported exactly by the hardware (x86 B bits, CIABR); `iterations` is the
+    /// exception's `rep` window, named by data hits.
     fn deliver_exact<C, S>(
         &mut self,
         index: usize,
         frame: &TrapFrame,
+        iterations: Option<StringIterations>,
         context: &mut C,
         sink: &mut S,
     ) -> Result<ResumeAction, C::Error>
@@ -458,6 +466,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 access: request.is_execute().then_some(AccessKind::EXECUTE),
                 address: execute_address,
                 values: None,
+                iterations: if request.is_execute() {
+                    None
+                } else {
+                    iterations
+                },
             }),
         };
         let mut observed = false;
@@ -596,6 +609,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     access: Some(access.kind),
                     address: Some(address),
                     values: None,
+                    iterations: None,
                 }),
             });
         }
@@ -753,7 +767,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 .entry_at(index)
                 .is_some_and(|e| e.request.privilege().intersects(frame.mode.privilege()));
             if privileged {
-                self.deliver_exact(index, frame, context, sink)?;
+                self.deliver_exact(index, frame, None, context, sink)?;
             }
         }
         Ok(())
@@ -812,6 +826,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     access: Some(hit.access),
                     address: Some(hit.address),
                     values: None,
+                    iterations: None,
                 }),
             };
             if let (Some(before), EventKind::Hit(delivered)) = (&hit.values, &mut event.kind) {

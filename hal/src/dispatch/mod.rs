@@ -17,6 +17,7 @@ mod error;
 mod event;
 mod frame;
 mod interlock;
+mod strings;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -24,7 +25,7 @@ mod tests;
 pub use error::{DispatchError, SwitchError};
 pub use event::{
     DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, SignalRecord,
-    ValueChange,
+    StringIterations, ValueChange,
 };
 pub use frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
 pub use table::{Dispatcher, Statistics};

@@ -9,6 +9,7 @@ use crate::{
 
 use super::event::{Event, MAX_VALUE_BYTES, RequestId};
 use super::interlock::PendingStep;
+use super::strings::StringWindows;
 use super::{DispatchError, SwitchError};
 
 /// Counters a kernel can export (e.g. in debugfs).
@@ -140,6 +141,8 @@ pub struct Dispatcher<
     pub(super) stepping_tasks: usize,
     /// Events waiting for their task's return to user mode, in arrival order.
     pub(super) held: [Option<Event>; MAX_HELD],
+    /// Per task, the last `rep` position a data trap interrupted (x86 fast strings).
+    pub(super) strings: StringWindows<TASKS>,
 }
 
 impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS: usize>
@@ -177,6 +180,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             stepping_tasks: 0,
             forbidden: ForbiddenRanges::new(),
             held: [None; MAX_HELD],
+            strings: StringWindows::new(),
         }
     }
 

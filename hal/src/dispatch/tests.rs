@@ -8,7 +8,7 @@ use crate::{
     DebugArchitecture, DecodeError, DecodedAccess, Delivery, EmulateError, ExceptionCause,
     InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, Plan, PoolKind,
     PrivilegeFilter, RegisterAccess, Request, RequestError, ReserveError, Scope, SlotId, SlotPool,
-    SlotProgram, SlotSet, TaskId, Timing,
+    SlotProgram, SlotSet, StringProgress, TaskId, Timing,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,8 @@ struct ToyEnv {
     memory: [u8; 256],
     access: Option<DecodedAccess>,
     emulated: u32,
+    /// Where the `rep` at the PC stands, when the trap interrupted one (x86 fast strings).
+    rep: Option<StringProgress>,
 }
 
 impl ToyEnv {
@@ -181,6 +183,7 @@ impl ToyEnv {
             memory: core::array::from_fn(|i| i as u8),
             access: None,
             emulated: 0,
+            rep: None,
         }
     }
     /// Perform the decoded access's write (what the CPU does once the step runs).
@@ -208,6 +211,9 @@ impl MemoryRead for ToyEnv {
 impl InstructionDecode for ToyEnv {
     fn decode_access(&mut self, _pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
         Ok(self.access)
+    }
+    fn string_progress(&mut self, _pc: u64) -> Option<StringProgress> {
+        self.rep
     }
 }
 impl InstructionEmulate for ToyEnv {
@@ -264,6 +270,9 @@ impl MemoryRead for ToyCpu {
 impl InstructionDecode for ToyCpu {
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
         self.env.decode_access(pc)
+    }
+    fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
+        self.env.string_progress(pc)
     }
 }
 impl InstructionEmulate for ToyCpu {
@@ -906,4 +915,102 @@ fn a_debuggers_single_step_over_an_interlocked_store_is_still_reported() {
         )
         .unwrap();
     assert!(r.claimed && !r.foreign_single_step && !cpu.regs.single_step);
+}
+
+/// x86 fast strings: a data trap inside a `rep` names the iterations since the task's previous
+/// trap in the same instruction; a trap anywhere else, a PC change by the kernel, or a trap
+/// at another instruction starts over.
+#[test]
+fn rep_traps_name_the_iterations_since_the_previous_one() {
+    let mut d = Toy::new(ToyArch::new(Timing::After));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let hit = ToyStatus::Exact {
+        slots: 0b1,
+        single_step: false,
+    };
+    let mut trap = |d: &mut Toy, cpu: &mut ToyCpu, pc: u64, rep: Option<u64>| {
+        cpu.env.rep = rep.map(|remaining| StringProgress { remaining });
+        sink.0.clear();
+        d.handle_exception(&frame(pc, ExecutionMode::User), hit, cpu, &mut sink)
+            .unwrap();
+        assert_eq!(sink.0.len(), 1, "{:?}", sink.0);
+        assert_eq!(sink.0[0].request, id);
+        match sink.0[0].kind {
+            EventKind::Hit(hit) => hit.iterations,
+            EventKind::Disabled(reason) => panic!("disabled: {reason:?}"),
+        }
+    };
+    let window = |remaining, since| {
+        Some(StringIterations {
+            remaining,
+            since: Some(since),
+        })
+    };
+    let first = Some(StringIterations {
+        remaining: 200,
+        since: None,
+    });
+    // First trap inside the `rep`: since the instruction started.
+    assert_eq!(trap(&mut d, &mut cpu, 0x40, Some(200)), first);
+    // The next group: exactly the iterations between the two traps.
+    assert_eq!(trap(&mut d, &mut cpu, 0x40, Some(72)), window(72, 200));
+    assert_eq!(window(72, 200).unwrap().count(), Some(128));
+    assert_eq!(trap(&mut d, &mut cpu, 0x40, Some(71)), window(71, 72));
+    // The trap after the last iteration (RIP past the instruction): nothing to name, and the
+    // position is forgotten.
+    assert_eq!(trap(&mut d, &mut cpu, 0x42, None), None);
+    assert_eq!(
+        trap(&mut d, &mut cpu, 0x40, Some(50)),
+        Some(StringIterations {
+            remaining: 50,
+            since: None,
+        })
+    );
+    // Another instruction starts over.
+    assert_eq!(
+        trap(&mut d, &mut cpu, 0x80, Some(40)),
+        Some(StringIterations {
+            remaining: 40,
+            since: None,
+        })
+    );
+    // More iterations left than last time at this PC: a new run of it.
+    assert_eq!(
+        trap(&mut d, &mut cpu, 0x80, Some(90)),
+        Some(StringIterations {
+            remaining: 90,
+            since: None,
+        })
+    );
+    assert_eq!(trap(&mut d, &mut cpu, 0x80, Some(10)), window(10, 90));
+    // The kernel moved the PC (a signal, a debugger): the next trap starts over, though the
+    // instruction and count look the same.
+    assert!(!d.cancel_step(T1, CPU0, &mut cpu).unwrap());
+    assert_eq!(
+        trap(&mut d, &mut cpu, 0x80, Some(5)),
+        Some(StringIterations {
+            remaining: 5,
+            since: None,
+        })
+    );
+    assert_eq!(trap(&mut d, &mut cpu, 0x80, Some(4)), window(4, 5));
+}
+
+/// The window names the iterations that may have hit, and no others.
+#[test]
+fn string_window_contains_the_iterations_after_since_through_remaining() {
+    let window = StringIterations {
+        remaining: 72,
+        since: Some(200),
+    };
+    assert!(window.contains(72) && window.contains(199));
+    assert!(!window.contains(71) && !window.contains(200));
+    let open = StringIterations {
+        remaining: 72,
+        since: None,
+    };
+    assert!(open.contains(u64::MAX) && !open.contains(71));
+    assert_eq!(open.count(), None);
 }

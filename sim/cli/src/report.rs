@@ -103,9 +103,25 @@ pub struct Delivered {
     /// Whether `old` was read just before the access (`false`: last observed by the layer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_exact: Option<bool>,
+    /// x86: the `rep movs`/`rep stos` iterations the hit comes from, when the trap
+    /// interrupted one with iterations left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<RepIterations>,
     /// Why the request was disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+}
+
+/// The iterations of an interrupted `rep` a hit comes from (`hwbkpt::StringIterations`),
+/// each named by the count it left in RCX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RepIterations {
+    /// The count left when the trap was taken: the last iteration that may have hit.
+    pub remaining: u64,
+    /// The count left at the task's previous trap in the same instruction: the hit came
+    /// after it. Absent when the hit may come from any iteration since the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
 }
 
 /// One line of a timeline.

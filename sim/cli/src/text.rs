@@ -6,7 +6,7 @@ use core::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::registers::{Decoded, Encoded, PlanRow};
-use crate::report::{CompareReport, Delivered, Entry, RunReport};
+use crate::report::{CompareReport, Delivered, Entry, RepIterations, RunReport};
 
 /// Applies styles, or not.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +73,22 @@ pub(crate) fn delivered_line(d: &Delivered) -> String {
             "last observed"
         };
         let _ = write!(s, ", old [{old}] ({exact}) → new [{new}]");
+    }
+    match d.iterations {
+        Some(RepIterations {
+            remaining,
+            since: Some(since),
+        }) => {
+            let n = since.saturating_sub(remaining);
+            let _ = write!(s, ", rep iterations RCX {since}→{remaining} ({n})");
+        }
+        Some(RepIterations {
+            remaining,
+            since: None,
+        }) => {
+            let _ = write!(s, ", rep iterations start→RCX {remaining}");
+        }
+        None => {}
     }
     if let Some(r) = d.reason {
         let _ = write!(s, ": {r}");

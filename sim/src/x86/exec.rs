@@ -2,6 +2,7 @@
 
 use hwbkpt_hal::{
     AccessClass, AccessKind, DecodeError, DecodedAccess, EmulateError, MemoryReadError,
+    StringProgress,
 };
 
 use super::debug::{DebugRegisters, Hits, bits};
@@ -502,6 +503,24 @@ pub(crate) fn emulate(
     ctx.set_rflags((ctx.rflags() & !rflags::TF) | tf);
     ctx.shadow = shadow;
     result
+}
+
+/// Where the `rep movs`/`rep stos` at `pc` stands, when the trap frame `ctx` interrupted it
+/// with iterations left: RF is set in the frame (the CPU sets it for a trap between
+/// iterations, and clears it when an instruction completes), the instruction at `pc` is a
+/// `rep` string and RCX is not 0. What a kernel can check in its #DB handler.
+pub(crate) fn string_progress(
+    ctx: &X86Context,
+    memory: &Memory,
+    pc: u64,
+) -> Option<StringProgress> {
+    if ctx.rflags() & rflags::RF == 0 {
+        return None;
+    }
+    let (insn, _) = fetch(memory, pc).ok()?;
+    let remaining = ctx.gpr(Reg::Rcx);
+    (matches!(insn, Insn::RepMovs(_) | Insn::RepStos(_)) && remaining != 0)
+        .then_some(StringProgress { remaining })
 }
 
 /// The data access the instruction at `pc` makes with `ctx`'s registers (for `movs`, the

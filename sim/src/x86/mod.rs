@@ -50,7 +50,7 @@ pub use kernel::{RecordedException, RecordingKernel};
 pub use profile::{FastStrings, X86Profile};
 pub use regs::{Reg, VECTOR_REGS, X86Context, rflags};
 
-use hwbkpt_hal::{DecodeError, DecodedAccess, EmulateError};
+use hwbkpt_hal::{DecodeError, DecodedAccess, EmulateError, StringProgress};
 
 use crate::{Bus, Endian, Isa, Memory, Mode, StepOutcome};
 
@@ -147,5 +147,14 @@ impl Isa for X86 {
         pc: u64,
     ) -> Result<Option<DecodedAccess>, DecodeError> {
         exec::decode_access(ctx, memory, pc)
+    }
+
+    fn string_progress(
+        &self,
+        ctx: &X86Context,
+        memory: &Memory,
+        pc: u64,
+    ) -> Option<StringProgress> {
+        exec::string_progress(ctx, memory, pc)
     }
 }

@@ -810,6 +810,37 @@ fn decoder_predicts_the_access_from_memory_and_registers() {
     assert_eq!(actual.len(), 3);
 }
 
+/// The `rep` position hook (`InstructionDecode::string_progress`) sees what a #DB handler
+/// sees: a trap between iterations leaves RIP at the instruction, RCX counted down and RF set
+/// in the frame (SDM vol. 3 §18.3.1.1); the trap after the last iteration, or after an
+/// instruction followed by a `rep`, is not inside one.
+#[test]
+fn string_progress_names_the_count_left_only_between_iterations() {
+    let prog = |a: &mut Asm| {
+        a.mov_imm(Reg::Rdi, DATA + 0x10)
+            .mov_imm(Reg::Rcx, 4)
+            .store(Width::B1, Reg::Rax, Mem::base(Reg::Rbx, 0))
+            .rep_stos(StringWidth::Byte)
+            .end();
+    };
+    let at = starts(prog);
+    let mut r = Rig::generic(prog);
+    r.m.kernel_mut().stop_on_exception = true;
+    // The store before the `rep`, the `rep`'s second and last iterations.
+    r.arm(
+        [DATA, DATA + 0x11, DATA + 0x13, 0],
+        dr7_local(0, RW_WRITE, 1) | dr7_local(1, RW_WRITE, 1) | dr7_local(2, RW_WRITE, 1),
+    );
+    let mut seen = Vec::new();
+    while r.run() == StopReason::Stopped {
+        let progress =
+            r.m.with_task(r.task, |cx| cx.string_progress(cx.pc()))
+                .unwrap();
+        seen.push((r.regs().rip(), progress.map(|p| p.remaining)));
+    }
+    assert_eq!(seen, [(at[3], None), (at[3], Some(2)), (at[4], None)]);
+}
+
 /// Unmapped memory is a fault that kills the task, never a panic.
 #[test]
 fn unmapped_accesses_fault() {

@@ -12,7 +12,7 @@ use hwbkpt_hal::{CpuId, DispatchError, Request, RequestId};
 use hwbkpt_hal::{
     DebugArchitecture, DecodeError, DecodedAccess, Dispatcher, EmulateError, Event, ExecutionMode,
     InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError, RegisterAccess, Resolution,
-    ResumeAction, SlotId, SwitchError, TrapFrame,
+    ResumeAction, SlotId, StringProgress, SwitchError, TrapFrame,
 };
 use hwbkpt_sim::{Isa, Kernel, KernelContext, Machine, Memory, Mode, Resume};
 
@@ -132,6 +132,9 @@ impl<I: SimBinding> MemoryRead for Interrupted<'_, '_, I> {
 impl<I: SimBinding> InstructionDecode for Interrupted<'_, '_, I> {
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
         self.cx.decode_access(pc)
+    }
+    fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
+        self.cx.string_progress(pc)
     }
 }
 

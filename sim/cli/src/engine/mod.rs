@@ -24,7 +24,8 @@ use toml::Spanned;
 
 use crate::bridge::{HalKernel, MemoryView, SimBinding};
 use crate::report::{
-    Bytes, Counters, Delivered, Entry, Hex, RegChange, RegValue, RequestReport, RunReport, Waiting,
+    Bytes, Counters, Delivered, Entry, Hex, RegChange, RegValue, RepIterations, RequestReport,
+    RunReport, Waiting,
 };
 use crate::scenario::{
     AccessName, ActionName, Arch, DeliveryName, ErrorClass, Op, OriginName, PinningName,
@@ -195,6 +196,7 @@ impl<I: Model> Observer<I> {
             old: None,
             new: None,
             old_exact: None,
+            iterations: None,
             reason: None,
         };
         match event.kind {
@@ -210,6 +212,10 @@ impl<I: Model> Observer<I> {
                     d.new = Some(Bytes(values.new_value().to_vec()));
                     d.old_exact = Some(values.old_exact);
                 }
+                d.iterations = hit.iterations.map(|i| RepIterations {
+                    remaining: i.remaining,
+                    since: i.since,
+                });
             }
             EventKind::Disabled(reason) => {
                 d.event = "disabled";

@@ -208,6 +208,7 @@ mod tests {
             access: None,
             address: None,
             values: None,
+            iterations: None,
         })
     }
 
