@@ -38,6 +38,8 @@ struct LastSeen {
 pub(super) struct StringWindows<const N: usize> {
     seen: [Option<LastSeen>; N],
     clock: u64,
+    /// Entries in `seen` (the common case, no task mid-`rep`, costs one test).
+    used: usize,
 }
 
 impl<const N: usize> StringWindows<N> {
@@ -46,6 +48,7 @@ impl<const N: usize> StringWindows<N> {
         Self {
             seen: [None; N],
             clock: 0,
+            used: 0,
         }
     }
 
@@ -80,6 +83,9 @@ impl<const N: usize> StringWindows<N> {
             .or_else(|| self.seen.iter().position(Option::is_none))
             .or_else(|| self.oldest());
         if let Some(slot) = place.and_then(|i| self.seen.get_mut(i)) {
+            if slot.is_none() {
+                self.used += 1;
+            }
             *slot = Some(entry);
         }
         Some(StringIterations {
@@ -90,9 +96,13 @@ impl<const N: usize> StringWindows<N> {
 
     /// Forget `task`'s position (its PC changed, or it is no longer inside a `rep`).
     pub(super) fn forget(&mut self, task: TaskId) {
+        if self.used == 0 {
+            return;
+        }
         for slot in &mut self.seen {
             if slot.is_some_and(|s| s.task == task) {
                 *slot = None;
+                self.used -= 1;
             }
         }
     }
@@ -129,8 +139,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     fn has_data_slot(&self, cpu: CpuId, slots: SlotSet) -> bool {
         slots.iter().any(|slot| {
-            self.program_of(cpu, slot)
-                .is_some_and(|p| !p.hardware_access().contains(AccessKind::EXECUTE))
+            self.loaded_at(cpu, slot)
+                .is_some_and(|(_, p, _)| !p.hardware_access().contains(AccessKind::EXECUTE))
         })
     }
 }
