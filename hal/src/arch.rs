@@ -113,18 +113,34 @@ impl SlotId {
 
     /// The slot with dense number `ordinal` (inverse of [`Self::ordinal`]).
     pub(crate) const fn from_ordinal(ordinal: u32) -> Option<Self> {
-        let per_pool = Self::MAX_PER_POOL as u32;
-        let pool = match ordinal / per_pool {
-            0 => PoolKind::Shared,
-            1 => PoolKind::Data,
-            2 => PoolKind::Instruction,
-            _ => return None,
-        };
-        Some(Self {
-            pool,
-            index: (ordinal % per_pool) as u8,
-        })
+        if ordinal < Self::ORDINALS as u32 {
+            Some(Self::BY_ORDINAL[ordinal as usize])
+        } else {
+            None
+        }
     }
+
+    /// Every slot, by ordinal: the exception path turns set bits into slots with one load.
+    const BY_ORDINAL: [Self; Self::ORDINALS] = {
+        let per_pool = Self::MAX_PER_POOL as usize;
+        let mut all = [Self {
+            pool: PoolKind::Shared,
+            index: 0,
+        }; Self::ORDINALS];
+        let mut ordinal = 0;
+        while ordinal < Self::ORDINALS {
+            all[ordinal] = Self {
+                pool: match ordinal / per_pool {
+                    0 => PoolKind::Shared,
+                    1 => PoolKind::Data,
+                    _ => PoolKind::Instruction,
+                },
+                index: (ordinal % per_pool) as u8,
+            };
+            ordinal += 1;
+        }
+        all
+    };
 
     const fn bit(&self) -> u16 {
         1 << self.ordinal()
@@ -191,14 +207,22 @@ impl SlotSet {
     pub fn iter(self) -> impl Iterator<Item = SlotId> {
         let mut bits = self.0;
         core::iter::from_fn(move || {
-            let ordinal = bits.trailing_zeros();
-            bits &= bits.wrapping_sub(1);
-            if ordinal < u16::BITS {
-                SlotId::from_ordinal(ordinal)
-            } else {
-                None
+            if bits == 0 {
+                return None;
             }
+            let ordinal = bits.trailing_zeros();
+            bits &= bits - 1;
+            SlotId::from_ordinal(ordinal)
         })
+    }
+
+    /// The set holding the slot of dense number `ordinal` (empty past the last ordinal).
+    pub(crate) const fn of_ordinal(ordinal: usize) -> Self {
+        if ordinal < SlotId::ORDINALS {
+            Self(1 << ordinal)
+        } else {
+            Self::EMPTY
+        }
     }
 
     /// The slots of `pool` in the set, in index order.

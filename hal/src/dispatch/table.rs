@@ -520,11 +520,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             return SlotSet::EMPTY;
         };
         let mut set = SlotSet::EMPTY;
-        for (ordinal, loaded) in (0..ORDINALS).zip(&state.slots) {
-            if let (Some((g, _, _)), Some(slot)) = (loaded, SlotId::from_ordinal(ordinal))
-                && *g == group
-            {
-                set = set.with(slot);
+        for (ordinal, loaded) in state.slots.iter().enumerate() {
+            if loaded.as_ref().is_some_and(|(g, _, _)| *g == group) {
+                set = set.union(SlotSet::of_ordinal(ordinal));
             }
         }
         set
