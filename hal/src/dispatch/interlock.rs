@@ -846,9 +846,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         Ok(())
     }
 
-    /// Install again the slots of `groups` on `cpu` that are armed for `task`.
+    /// Install again the slots of `groups` on `cpu` that are armed for `task` (one pass over
+    /// what the CPU has loaded).
     fn reinstall<R>(
-        &mut self,
+        &self,
         groups: DisarmedGroups,
         task: TaskId,
         cpu: CpuId,
@@ -857,12 +858,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        for group in groups.iter() {
-            let slots = self.slots_of_group(cpu, group);
-            for slot in slots.iter().filter(|s| self.is_armed(*s, task, cpu)) {
-                if let Some(image) = self.image_of(cpu, slot) {
-                    context.install(slot, image)?;
-                }
+        for (ordinal, loaded) in (0..).zip(self.loaded_by_ordinal(cpu)) {
+            if let Some((group, _, image)) = loaded
+                && groups.contains(*group)
+                && let Some(slot) = SlotId::from_ordinal(ordinal)
+                && self.armed_group(slot, task, cpu).is_some()
+            {
+                context.install(slot, *image)?;
             }
         }
         Ok(())
@@ -888,19 +890,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             .capabilities()
             .hardware_privileges
             .contains(mode.privilege());
+        let privilege = mode.privilege();
         let fired = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
-            let privilege_matches = !filtered
-                || self.group_at(cpu, slot).is_some_and(|group| {
-                    self.consumers_of(group).any(|i| {
-                        self.entry_at(i)
-                            .is_some_and(|e| e.request.privilege().intersects(mode.privilege()))
-                    })
-                });
-            let fires = privilege_matches
-                && self.program_of(cpu, slot).is_some_and(|p| {
-                    window.is_some_and(|w| p.hardware_range().overlaps(&w))
-                        && p.hardware_access().intersects(access.kind)
-                });
+            let Some((group, program, _)) = self.loaded_at(cpu, slot) else {
+                return set;
+            };
+            let fires = window.is_some_and(|w| program.hardware_range().overlaps(&w))
+                && program.hardware_access().intersects(access.kind)
+                && (!filtered || self.some_consumer_matches(*group, privilege));
             if fires { set.with(slot) } else { set }
         });
         if fired.is_empty() {
@@ -910,6 +907,19 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             )
         } else {
             (fired, true)
+        }
+    }
+
+    /// Whether some consumer of `group` watches accesses made at `privilege` (the sole
+    /// consumer when the dispatcher knows it, else the engine's sharer list).
+    fn some_consumer_matches(&self, group: SlotGroupId, privilege: crate::PrivilegeFilter) -> bool {
+        let matches = |index: usize| {
+            self.entry_at(index)
+                .is_some_and(|e| e.request.privilege().intersects(privilege))
+        };
+        match self.group_state_sole(group) {
+            Some(index) => matches(index),
+            None => self.consumers_of(group).any(matches),
         }
     }
 

@@ -500,14 +500,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         self.cpu_slots(cpu)?.slots.get(slot.ordinal())?.as_ref()
     }
 
+    /// What `cpu` has loaded in each slot, by slot ordinal (empty for an unknown CPU).
+    pub(super) fn loaded_by_ordinal(&self, cpu: CpuId) -> &[Option<LoadedProgram<A>>] {
+        self.cpu_slots(cpu).map_or(&[], |state| &state.slots)
+    }
+
     /// The slot group `slot` of `cpu` runs.
     pub(super) fn group_at(&self, cpu: CpuId, slot: SlotId) -> Option<SlotGroupId> {
         let (group, _, _) = self.cpu_slots(cpu)?.slots.get(slot.ordinal())?.as_ref()?;
         Some(*group)
-    }
-
-    pub(super) fn image_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::SlotImage> {
-        self.loaded_at(cpu, slot).map(|(_, _, image)| *image)
     }
 
     pub(super) fn program_of(&self, cpu: CpuId, slot: SlotId) -> Option<A::Program> {
@@ -569,6 +570,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             id: *id,
             sole: self.known_sole(state),
         })
+    }
+
+    /// The sole consumer of `group`, when the dispatcher knows it without a walk.
+    pub(super) fn group_state_sole(&self, group: SlotGroupId) -> Option<usize> {
+        self.group_state(group)
+            .and_then(|state| self.known_sole(state))
     }
 
     fn known_sole(&self, state: &GroupState) -> Option<usize> {
