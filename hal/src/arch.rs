@@ -216,15 +216,6 @@ impl SlotSet {
         })
     }
 
-    /// The set holding the slot of dense number `ordinal` (empty past the last ordinal).
-    pub(crate) const fn of_ordinal(ordinal: usize) -> Self {
-        if ordinal < SlotId::ORDINALS {
-            Self(1 << ordinal)
-        } else {
-            Self::EMPTY
-        }
-    }
-
     /// The slots of `pool` in the set, in index order.
     pub fn in_pool(self, pool: PoolKind) -> impl Iterator<Item = SlotId> {
         (0..SlotId::MAX_PER_POOL)

@@ -858,12 +858,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        for (ordinal, loaded) in (0..).zip(self.loaded_by_ordinal(cpu)) {
-            if let Some((group, _, image)) = loaded
-                && groups.contains(*group)
-                && let Some(slot) = SlotId::from_ordinal(ordinal)
-                && self.armed_group(slot, task, cpu).is_some()
-            {
+        for (slot, (group, _, image)) in self.loaded_slots(cpu) {
+            if groups.contains(*group) && self.armed_group(slot, task, cpu).is_some() {
                 context.install(slot, *image)?;
             }
         }

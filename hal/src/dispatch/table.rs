@@ -93,6 +93,8 @@ pub(super) type LoadedProgram<A> = (
 pub(super) struct CpuSlots<A: DebugArchitecture> {
     pub(super) task: Option<TaskId>,
     pub(super) slots: [Option<LoadedProgram<A>>; SlotId::ORDINALS],
+    /// The slots holding a program: the exception path walks these, not every ordinal.
+    pub(super) occupied: SlotSet,
 }
 
 impl<A: DebugArchitecture> CpuSlots<A> {
@@ -100,6 +102,7 @@ impl<A: DebugArchitecture> CpuSlots<A> {
         Self {
             task: None,
             slots: [None; SlotId::ORDINALS],
+            occupied: SlotSet::EMPTY,
         }
     }
 }
@@ -410,6 +413,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             return Err(unknown());
         };
         let previous = core::mem::replace(&mut state.slots, [None; SlotId::ORDINALS]);
+        state.occupied = SlotSet::EMPTY;
         state.task = Some(task);
         for loaded in assignment.iter() {
             let ordinal = loaded.slot.ordinal();
@@ -427,6 +431,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             };
             if let (Some(image), Some(place)) = (image, state.slots.get_mut(ordinal)) {
                 *place = Some((loaded.group, loaded.program, image));
+                state.occupied = state.occupied.with(loaded.slot);
             }
         }
         for pool in self.arch.capabilities().pools {
@@ -452,10 +457,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// [`switch_in`](Self::switch_in) there; empty if another task was switched in last).
     #[must_use]
     pub fn armed_slots(&self, task: TaskId, cpu: CpuId) -> SlotSet {
-        (0..ORDINALS)
-            .filter_map(SlotId::from_ordinal)
-            .filter(|slot| self.is_armed(*slot, task, cpu))
-            .fold(SlotSet::EMPTY, SlotSet::with)
+        self.loaded_slots(cpu)
+            .filter(|(slot, _)| self.is_armed(*slot, task, cpu))
+            .fold(SlotSet::EMPTY, |set, (slot, _)| set.with(slot))
     }
 
     pub(super) fn entry(&self, id: RequestId) -> Option<&Entry> {
@@ -500,9 +504,17 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         self.cpu_slots(cpu)?.slots.get(slot.ordinal())?.as_ref()
     }
 
-    /// What `cpu` has loaded in each slot, by slot ordinal (empty for an unknown CPU).
-    pub(super) fn loaded_by_ordinal(&self, cpu: CpuId) -> &[Option<LoadedProgram<A>>] {
-        self.cpu_slots(cpu).map_or(&[], |state| &state.slots)
+    /// The slots `cpu` has loaded a program in, with the program, in slot order.
+    pub(super) fn loaded_slots(
+        &self,
+        cpu: CpuId,
+    ) -> impl Iterator<Item = (SlotId, &LoadedProgram<A>)> + '_ {
+        let state = self.cpu_slots(cpu);
+        let occupied = state.map_or(SlotSet::EMPTY, |s| s.occupied);
+        occupied.iter().filter_map(move |slot| {
+            let loaded = state?.slots.get(slot.ordinal())?.as_ref()?;
+            Some((slot, loaded))
+        })
     }
 
     /// The slot group `slot` of `cpu` runs.
@@ -517,16 +529,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     /// Every slot of `cpu` holding `group`.
     pub(super) fn slots_of_group(&self, cpu: CpuId, group: SlotGroupId) -> SlotSet {
-        let Some(state) = self.cpu_slots(cpu) else {
-            return SlotSet::EMPTY;
-        };
-        let mut set = SlotSet::EMPTY;
-        for (ordinal, loaded) in state.slots.iter().enumerate() {
-            if loaded.as_ref().is_some_and(|(g, _, _)| *g == group) {
-                set = set.union(SlotSet::of_ordinal(ordinal));
-            }
-        }
-        set
+        self.loaded_slots(cpu)
+            .filter(|(_, (g, _, _))| *g == group)
+            .fold(SlotSet::EMPTY, |set, (slot, _)| set.with(slot))
     }
 
     /// Whether some consumer of `group` is enabled (a group whose every consumer fired as a
@@ -654,9 +659,6 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         self.armed_group(slot, task, cpu).is_some()
     }
 }
-
-/// Slot ordinals, as the `u32` [`SlotId::from_ordinal`] takes.
-const ORDINALS: u32 = SlotId::ORDINALS as u32;
 
 /// The first "last observed" value of a data request.
 fn snapshot_of(request: &Request, memory: &mut impl MemoryRead) -> Snapshot {
