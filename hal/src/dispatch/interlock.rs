@@ -715,7 +715,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         } else {
             match context.emulate(frame.pc) {
                 Ok(()) => {
-                    self.finish(step, frame, context, sink)?;
+                    self.finish(&step, frame, context, sink)?;
                     self.completed_by_emulation(frame, context, sink)?;
                     Ok(ResumeAction::Resume)
                 }
@@ -775,6 +775,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     /// The trace after the stepped instruction: re-arm, then deliver with the access done.
     /// Returns whether a debugger was single-stepping too (its stop is this trace as well).
+    ///
+    /// The step is completed where it lies in the pending table (it is most of a kilobyte:
+    /// taking it out would be a copy on every trace) and freed at the end, whatever happens.
     fn complete_step<C, S>(
         &mut self,
         frame: &TrapFrame,
@@ -785,19 +788,52 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        let Some(step) = self.take_pending(frame.task) else {
+        let Some(position) = self.pending_position(frame.task) else {
             return Ok(false);
+        };
+        let Some(step) = self.pending.get_mut(position).and_then(Option::as_mut) else {
+            return Ok(false);
+        };
+        // The step is over from here: the groups it disarmed count as armed again.
+        let disarmed = core::mem::replace(&mut step.disarmed, DisarmedGroups::NONE);
+        let debugger_stepping = step.debugger_stepping;
+        let completed = self.complete_in_place(position, disarmed, frame, context, sink);
+        if let Some(place) = self.pending.get_mut(position)
+            && place.take().is_some()
+        {
+            self.stepping_tasks -= 1;
+        }
+        completed.map(|()| debugger_stepping)
+    }
+
+    fn complete_in_place<C, S>(
+        &mut self,
+        position: usize,
+        disarmed: DisarmedGroups,
+        frame: &TrapFrame,
+        context: &mut C,
+        sink: &mut S,
+    ) -> Result<(), C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
+        let Some(step) = self.pending.get(position).and_then(Option::as_ref) else {
+            return Ok(());
         };
         if !step.debugger_stepping {
             context.set_single_step(false)?;
         }
-        self.finish(step, frame, context, sink)?;
-        Ok(step.debugger_stepping)
+        self.reinstall(disarmed, frame.task, frame.cpu, context)?;
+        let delivered = self.deliver_step_hits(step, frame, context, sink);
+        self.stats.delivered_hits += delivered;
+        Ok(())
     }
 
+    /// Re-arm what `step` disarmed and deliver its hits (an emulated step, never stored).
     fn finish<C, S>(
         &mut self,
-        step: PendingStep,
+        step: &PendingStep,
         frame: &TrapFrame,
         context: &mut C,
         sink: &mut S,
@@ -807,6 +843,24 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         S: EventSink,
     {
         self.reinstall(step.disarmed, frame.task, frame.cpu, context)?;
+        let delivered = self.deliver_step_hits(step, frame, context, sink);
+        self.stats.delivered_hits += delivered;
+        Ok(())
+    }
+
+    /// Deliver the hits of a completed step, the access done; returns how many.
+    fn deliver_step_hits<C, S>(
+        &self,
+        step: &PendingStep,
+        frame: &TrapFrame,
+        context: &mut C,
+        sink: &mut S,
+    ) -> u64
+    where
+        C: ExceptionEnvironment,
+        S: EventSink,
+    {
+        let mut delivered = 0;
         for hit in step.hits.iter().flatten() {
             // The access happened where the step completed: a request whose scope does not
             // cover this CPU (the task migrated while the step was pending) was not hit.
@@ -829,8 +883,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     iterations: None,
                 }),
             };
-            if let (Some(before), EventKind::Hit(delivered)) = (&hit.values, &mut event.kind) {
-                let change = delivered.values.insert(ValueChange::EMPTY);
+            if let (Some(before), EventKind::Hit(done)) = (&hit.values, &mut event.kind) {
+                let change = done.values.insert(ValueChange::EMPTY);
                 change.addr = before.addr;
                 change.set_len(u64::from(before.len));
                 change.truncated = before.truncated;
@@ -840,10 +894,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     read_prefix(context, range, change.new_buffer_mut());
                 }
             }
-            self.stats.delivered_hits += 1;
+            delivered += 1;
             sink.deliver(&event);
         }
-        Ok(())
+        delivered
     }
 
     /// Install again the slots of `groups` on `cpu` that are armed for `task` (one pass over
