@@ -121,6 +121,11 @@ impl Insertions {
         Some(self.entries.remove(index).id)
     }
 
+    /// Every request serving an insertion.
+    pub fn ids(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.entries.iter().map(|e| e.id)
+    }
+
     /// Requests that fired as one-shot `before` stops, with the PC they stopped at.
     pub fn fired(&self) -> impl Iterator<Item = (RequestId, u64)> + '_ {
         self.entries

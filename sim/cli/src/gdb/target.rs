@@ -280,7 +280,18 @@ impl<I: GdbModel> SingleThreadBase for SimTarget<I> {
         self.machine
             .memory_mut()
             .write(start_addr, data)
-            .map_err(|_| TargetError::Errno(EFAULT))
+            .map_err(|_| TargetError::Errno(EFAULT))?;
+        // gdb's own write is not the program's: the watches' "last observed" values move to
+        // it, so the next x86 hit compares with what the program will overwrite (an `rwatch`
+        // would otherwise take a changing store for a same-value one, and report a read).
+        let memory = self.machine.memory().clone();
+        let kernel = self.machine.kernel_mut();
+        let ids: Vec<_> = kernel.insertions.ids().collect();
+        for id in ids {
+            // Every id here is registered: `observe` cannot refuse it.
+            let _ = kernel.hal.dispatcher.observe(id, &mut MemoryView(&memory));
+        }
+        Ok(())
     }
 
     fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {

@@ -114,6 +114,27 @@ fn x86_read_watch_ignores_changing_writes() {
     assert_eq!(cont(&mut t), Stop::Exited);
 }
 
+/// gdb writing the watched variable while the program is stopped moves the "last observed"
+/// value: the program's next store changes the value again, so an `rwatch` does not report it
+/// as a read (without the refresh it compared with the value before gdb's write, saw no
+/// change, and stopped).
+#[test]
+fn x86_read_watch_sees_the_debuggers_own_write() {
+    let (mut t, labels) = target::<X86>(Profile::Generic);
+    assert!(ok(t.add_hw_watchpoint(COUNTER, 4, WatchKind::Read)));
+    let read = Stop::Watch {
+        kind: WatchKind::Read,
+        addr: COUNTER,
+    };
+    assert_eq!(cont(&mut t), read);
+    assert_eq!(t.pc(), labels["rewrite_counter"]);
+    ok(t.write_addrs(COUNTER, &0x9999_u32.to_le_bytes()));
+    assert_eq!(counter(&t), 0x9999);
+    // `rewrite_counter` stores 0x1234 over gdb's 0x9999: a changing write, not a read.
+    assert_eq!(cont(&mut t), Stop::Exited);
+    assert_eq!(counter(&t), 0x1234);
+}
+
 #[test]
 fn x86_fifth_watch_is_refused_and_removal_frees_a_slot() {
     let (mut t, _) = target::<X86>(Profile::Generic);
