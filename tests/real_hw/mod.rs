@@ -111,6 +111,9 @@ pub struct EventRecord {
     pub timing: Option<Timing>,
     /// Old and new bytes.
     pub values: Option<(Vec<u8>, Vec<u8>)>,
+    /// The `rep` iterations a hit names: RCX left, and RCX at the task's previous trap in the
+    /// same instruction (`Hit::iterations`).
+    pub iterations: Option<(u64, Option<u64>)>,
 }
 
 /// What one machine did.

@@ -5,7 +5,7 @@
 use hwbkpt::{
     AccessKind, CpuId, DecodeError, DecodedAccess, Delivery, Dispatcher, EmulateError, Event,
     EventKind, ExecutionMode, InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError,
-    RegisterAccess, Request, RequestId, Scope, SlotId, TaskId, TrapFrame,
+    RegisterAccess, Request, RequestId, Scope, SlotId, StringProgress, TaskId, TrapFrame,
 };
 use hwbkpt_x86::{Dr6, PtraceError, TracedThread, X86Cpu, X86Profile, X86SlotImage};
 
@@ -65,6 +65,27 @@ impl Drop for Mapping {
 pub struct Tracee {
     /// The register owner.
     pub thread: TracedThread,
+    /// RIP, RFLAGS and RCX of the stop being handled (`PTRACE_GETREGS`).
+    pub frame: Option<(u64, u64, u64)>,
+}
+
+/// RFLAGS.RF (SDM vol. 3 §18.3.1.1): set in the frame of a trap between iterations of a
+/// string instruction, so the restart does not fault again on an instruction breakpoint.
+const RFLAGS_RF: u64 = 1 << 16;
+
+/// Whether `code` starts with `rep movs`/`rep stos` (byte, dword or, with REX.W, qword
+/// forms): `F3`, an optional REX prefix, then `A4`/`A5`/`AA`/`AB`.
+fn is_rep_string(code: &[u8]) -> bool {
+    let rest = match code {
+        [0xF3, rest @ ..] => rest,
+        _ => return false,
+    };
+    let opcode = match rest {
+        [rex, op, ..] if rex & 0xF0 == 0x40 => *op,
+        [op, ..] => *op,
+        [] => return false,
+    };
+    matches!(opcode, 0xA4 | 0xA5 | 0xAA | 0xAB)
 }
 
 impl RegisterAccess for Tracee {
@@ -119,6 +140,18 @@ impl InstructionDecode for Tracee {
     fn decode_access(&mut self, pc: u64) -> Result<Option<DecodedAccess>, DecodeError> {
         Err(DecodeError::Unknown { pc })
     }
+
+    /// A trap between iterations of a `rep movs`/`rep stos`: RIP still at it, RF set, RCX
+    /// iterations left — read from the stop's registers and the child's code.
+    fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
+        let (rip, rflags, rcx) = self.frame?;
+        if rip != pc || rflags & RFLAGS_RF == 0 || rcx == 0 {
+            return None;
+        }
+        let mut code = [0u8; 3];
+        read_child(self.thread.tid(), pc, &mut code).ok()?;
+        is_rep_string(&code).then_some(StringProgress { remaining: rcx })
+    }
 }
 
 impl InstructionEmulate for Tracee {
@@ -153,19 +186,21 @@ pub fn record_event(event: &Event, ids: &[RequestId], layout: &Layout) -> EventR
         .iter()
         .position(|id| *id == event.request)
         .unwrap_or(usize::MAX);
-    let (timing, values) = match event.kind {
+    let (timing, values, iterations) = match event.kind {
         EventKind::Hit(hit) => (
             Some(hit.timing),
             hit.values
                 .map(|v| (v.old().to_vec(), v.new_value().to_vec())),
+            hit.iterations.map(|i| (i.remaining, i.since)),
         ),
-        EventKind::Disabled(_) => (None, None),
+        EventKind::Disabled(_) => (None, None, None),
     };
     EventRecord {
         request,
         insn: layout.index_of(event.pc),
         timing,
         values,
+        iterations,
     }
 }
 
@@ -254,6 +289,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
     }
     let mut tracee = Tracee {
         thread: TracedThread::new(pid),
+        frame: None,
     };
     if let Err(e) = tracee.thread.peek(7) {
         kill(pid);
@@ -339,6 +375,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
             pc: regs.rip,
             mode: ExecutionMode::User,
         };
+        tracee.frame = Some((regs.rip, regs.eflags, regs.rcx));
         let mut sink = |event: &Event| events.push(*event);
         dispatcher
             .handle_exception(&frame, dr6, &mut tracee, &mut sink)
