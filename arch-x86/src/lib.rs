@@ -37,6 +37,7 @@
 //! | programs and images | [`X86Program`], [`X86SlotImage`], [`merge_images`] |
 //! | CPU profiles | [`X86Profile`], [`Paging`] |
 //! | ptrace-compatible virtual registers | [`ptrace_file::X86PtraceFile`]: `PTRACE_POKEUSER`/`PEEKUSER` of DR0–DR7 with Linux's errnos, on the HAL's dispatcher (`no_std`) |
+//! | fast strings | [`string_progress`] ([`StringFrame`], [`RFLAGS_RF`]): a trap between `rep movs`/`rep stos` iterations, for [`InstructionDecode::string_progress`](hwbkpt_hal::InstructionDecode::string_progress) |
 //! | register owners | [`install_writes`] / [`uninstall_writes`] (the write order every owner follows), [`SlotError`], [`SingleStep`]; `raw` and `BareMetal` with the `instructions` feature on `x86_64`; `TracedThread` (Linux ptrace, with its typed `PtraceError`/`Refusal`) with the `linux-ptrace` feature on x86-64 Linux |
 //!
 //! ## Sources
@@ -80,6 +81,7 @@ mod profile;
 mod program;
 pub mod ptrace_file;
 mod register_write;
+mod rep_string;
 mod single_step;
 mod slot;
 mod slot_error;
@@ -106,6 +108,7 @@ pub use length::BreakpointLength;
 pub use profile::{Paging, X86Profile};
 pub use program::X86Program;
 pub use register_write::{RegisterWrite, WriteSequence, install_writes, uninstall_writes};
+pub use rep_string::{RFLAGS_RF, StringFrame, string_progress};
 pub use single_step::{RFLAGS_TF, SingleStep};
 pub use slot::DebugSlot;
 pub use slot_error::SlotError;

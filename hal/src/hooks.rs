@@ -107,6 +107,9 @@ pub trait InstructionDecode {
     /// a trap after an instruction that merely precedes a `rep` is not taken for one), decodes
     /// the instruction at `pc` and reads RCX. After the *last* iteration RIP is past the
     /// instruction and nothing says a `rep` just finished: that trap is not mid-rep, `None`.
+    /// `hwbkpt_x86::string_progress` does the check from the frame's RIP, RFLAGS and RCX and
+    /// the bytes at `pc` (a ptrace tracer reads them with `PTRACE_GETREGS` and
+    /// `process_vm_readv`; `tests/real_hw` does exactly that on the real CPU).
     fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
         let _ = pc;
         None

@@ -7,7 +7,9 @@ use hwbkpt::{
     EventKind, ExecutionMode, InstructionDecode, InstructionEmulate, MemoryRead, MemoryReadError,
     RegisterAccess, Request, RequestId, Scope, SlotId, StringProgress, TaskId, TrapFrame,
 };
-use hwbkpt_x86::{Dr6, PtraceError, TracedThread, X86Cpu, X86Profile, X86SlotImage};
+use hwbkpt_x86::{
+    Dr6, PtraceError, StringFrame, TracedThread, X86Cpu, X86Profile, X86SlotImage, string_progress,
+};
 
 use super::program::{Layout, real_code};
 use super::{DATA_LEN, EventRecord, Outcome, Scenario, Stop, Watch, pattern};
@@ -69,25 +71,6 @@ pub struct Tracee {
     pub frame: Option<(u64, u64, u64)>,
 }
 
-/// RFLAGS.RF (SDM vol. 3 §18.3.1.1): set in the frame of a trap between iterations of a
-/// string instruction, so the restart does not fault again on an instruction breakpoint.
-const RFLAGS_RF: u64 = 1 << 16;
-
-/// Whether `code` starts with `rep movs`/`rep stos` (byte, dword or, with REX.W, qword
-/// forms): `F3`, an optional REX prefix, then `A4`/`A5`/`AA`/`AB`.
-fn is_rep_string(code: &[u8]) -> bool {
-    let rest = match code {
-        [0xF3, rest @ ..] => rest,
-        _ => return false,
-    };
-    let opcode = match rest {
-        [rex, op, ..] if rex & 0xF0 == 0x40 => *op,
-        [op, ..] => *op,
-        [] => return false,
-    };
-    matches!(opcode, 0xA4 | 0xA5 | 0xAA | 0xAB)
-}
-
 impl RegisterAccess for Tracee {
     type Image = X86SlotImage;
     type Status = Dr6;
@@ -145,12 +128,9 @@ impl InstructionDecode for Tracee {
     /// iterations left — read from the stop's registers and the child's code.
     fn string_progress(&mut self, pc: u64) -> Option<StringProgress> {
         let (rip, rflags, rcx) = self.frame?;
-        if rip != pc || rflags & RFLAGS_RF == 0 || rcx == 0 {
-            return None;
-        }
-        let mut code = [0u8; 3];
+        let mut code = [0u8; 4];
         read_child(self.thread.tid(), pc, &mut code).ok()?;
-        is_rep_string(&code).then_some(StringProgress { remaining: rcx })
+        string_progress(StringFrame { rip, rflags, rcx }, pc, &code)
     }
 }
 
