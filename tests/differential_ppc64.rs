@@ -1078,3 +1078,78 @@ fn instruction_breakpoint_on_an_emulated_instruction_still_reports() {
         ]
     );
 }
+
+/// Found by CI's random run (seed committed in the regressions file): a `dcbz` matches, its
+/// step starts (single-stepping on), and the same instruction matches again before the step
+/// completes. The merged step read single-stepping as on and took it for a debugger's, so it
+/// stayed on after the instruction: the task was then stepped through the next larx/stcx.
+/// loop, each step lost the reservation, and the loop never ended. The step now inherits the
+/// earlier step's record of whether a debugger was stepping.
+#[test]
+fn a_step_matched_again_does_not_take_its_own_single_step_for_a_debuggers() {
+    use Op::{AtomicAdd, Compute, Dcbz, Lxvp};
+    let atomic = |off| AtomicAdd {
+        size: Size::B1,
+        addend: 0,
+        off,
+    };
+    let ops = [
+        atomic(8),
+        Dcbz { off: 0 },
+        Lxvp { pair: 0, off: 0 },
+        Compute { reg: 0, imm: 0 },
+        Compute { reg: 0, imm: 0 },
+        atomic(0),
+        Dcbz { off: 0 },
+        atomic(0),
+    ];
+    let specs = [
+        RequestSpec {
+            target: Target::Data {
+                task: 1,
+                offset: 30,
+            },
+            len: 2,
+            access: AccessKind::WRITE,
+            privilege: PrivilegeFilter::USER | PrivilegeFilter::KERNEL,
+            delivery: None,
+            scope: ScopeChoice::All,
+        },
+        RequestSpec {
+            target: Target::Data { task: 1, offset: 9 },
+            len: 6,
+            access: AccessKind::READ_WRITE,
+            privilege: PrivilegeFilter::USER,
+            delivery: Some(Delivery::After),
+            scope: ScopeChoice::Cpu(0),
+        },
+    ];
+    let faults = [
+        Fault::RunUntilStepPending {
+            task: 2,
+            cpu: 1,
+            steps: 35,
+        },
+        Fault::Run {
+            task: 1,
+            cpu: 0,
+            steps: 19,
+        },
+        Fault::Interrupt { cpu: 1 },
+        Fault::Rearm { request: 4 },
+        Fault::Interrupt { cpu: 1 },
+        Fault::Rearm { request: 7 },
+        Fault::Preempt { cpu: 0 },
+    ];
+    // `check` runs every task to its end (an error if one does not end) and compares the
+    // delivered events with the reference model's.
+    check(
+        CpuProfile::POWER10,
+        2,
+        Mode::Supervisor,
+        &ops,
+        &specs,
+        &faults,
+    )
+    .unwrap();
+}

@@ -696,10 +696,17 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     // The PC moved without cancel_step: the old step is void (its access
                     // never completed).
                     self.stats.cancelled_steps += 1;
+                    step.debugger_stepping = previous.debugger_stepping;
                 }
+                // Single-stepping is on now because the earlier step turned it on: whether a
+                // debugger's stepping is under it was recorded then. (Read again here, the
+                // layer's own step would pass for a debugger's, and stepping would stay on
+                // after the instruction — through a larx/stcx. loop, forever.)
+            } else {
+                // Asked before this layer turns it on: on when the step starts means a
+                // debugger's.
+                step.debugger_stepping |= context.single_step_enabled()?;
             }
-            // Asked before this layer turns it on: on when the step starts means a debugger's.
-            step.debugger_stepping |= context.single_step_enabled()?;
             match self.pending.iter_mut().find(|p| p.is_none()) {
                 Some(free) => {
                     *free = Some(step);
