@@ -38,29 +38,59 @@ const CIABR_AFTER_REASON: &str =
 /// assert_eq!(p9.plan(&request)?.len(), 1);
 /// # Ok::<(), RequestError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy)]
 pub struct PowerCpu {
     profile: PowerProfile,
     dangerous_dawr: bool,
+    /// Derived from the two above once, not on every exception.
+    capabilities: &'static Capabilities,
+    /// The usable data slots: a DSI reports one of them, without saying which.
+    data_slot_set: SlotSet,
+}
+
+// Equal when the profile and the switch are: the rest is derived from them.
+impl PartialEq for PowerCpu {
+    fn eq(&self, other: &Self) -> bool {
+        (self.profile, self.dangerous_dawr) == (other.profile, other.dangerous_dawr)
+    }
+}
+impl Eq for PowerCpu {}
+impl core::hash::Hash for PowerCpu {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        (self.profile, self.dangerous_dawr).hash(state);
+    }
 }
 
 impl PowerCpu {
     /// `profile` with the dangerous switch off (Linux's default).
     #[must_use]
     pub const fn new(profile: PowerProfile) -> Self {
-        Self {
-            profile,
-            dangerous_dawr: false,
-        }
+        Self::derived(profile, false)
     }
 
     /// The same CPU with the "dangerous" DAWR switch set, like writing `Y` to Linux's
     /// `/sys/kernel/debug/powerpc/dawr_enable_dangerous`. It only changes POWER9, whose DAWR
     /// then works — and a DAWR match on cache-inhibited memory can checkstop the machine.
     #[must_use]
-    pub const fn with_dangerous_dawr(mut self, enabled: bool) -> Self {
-        self.dangerous_dawr = enabled;
-        self
+    pub const fn with_dangerous_dawr(self, enabled: bool) -> Self {
+        Self::derived(self.profile, enabled)
+    }
+
+    const fn derived(profile: PowerProfile, dangerous_dawr: bool) -> Self {
+        let mut data_slot_set = SlotSet::EMPTY;
+        let mut index = 0;
+        while index < profile.usable_data_slots(dangerous_dawr) {
+            if let Some(slot) = SlotId::new(PoolKind::Data, index) {
+                data_slot_set = data_slot_set.with(slot);
+            }
+            index += 1;
+        }
+        Self {
+            profile,
+            dangerous_dawr,
+            capabilities: profile.capabilities(dangerous_dawr),
+            data_slot_set,
+        }
     }
 
     /// The profile.
@@ -248,7 +278,7 @@ impl DebugArchitecture for PowerCpu {
     type Status = PowerStatus;
 
     fn capabilities(&self) -> &Capabilities {
-        self.profile.capabilities(self.dangerous_dawr)
+        self.capabilities
     }
 
     fn address_space(&self) -> AddressSpacePolicy {
@@ -330,11 +360,8 @@ impl DebugArchitecture for PowerCpu {
                 if !dsisr.contains(Dsisr::DABR_MATCH) {
                     return ExceptionCause::default();
                 }
-                let slots = (0..self.data_slots())
-                    .filter_map(|i| SlotId::new(PoolKind::Data, i))
-                    .fold(SlotSet::EMPTY, SlotSet::with);
                 ExceptionCause {
-                    slots,
+                    slots: self.data_slot_set,
                     slots_exact: false,
                     single_step: false,
                     debug_register_access: false,

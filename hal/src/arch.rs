@@ -66,10 +66,22 @@ impl Capabilities {
 }
 
 /// Identifies one hardware slot: its pool and index inside the pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Kept as its dense ordinal (pool × [`Self::MAX_PER_POOL`] + index): slot sets and per-slot
+/// tables index by it on the exception path, and pool and index are a shift and a mask away.
+/// Ordered by pool, then index.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotId {
-    pool: PoolKind,
-    index: u8,
+    ordinal: u8,
+}
+
+impl core::fmt::Debug for SlotId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SlotId")
+            .field("pool", &self.pool())
+            .field("index", &self.index())
+            .finish()
+    }
 }
 
 impl SlotId {
@@ -80,7 +92,14 @@ impl SlotId {
     #[must_use]
     pub const fn new(pool: PoolKind, index: u8) -> Option<Self> {
         if index < Self::MAX_PER_POOL {
-            Some(Self { pool, index })
+            let first = match pool {
+                PoolKind::Shared => 0,
+                PoolKind::Data => Self::MAX_PER_POOL,
+                PoolKind::Instruction => 2 * Self::MAX_PER_POOL,
+            };
+            Some(Self {
+                ordinal: first + index,
+            })
         } else {
             None
         }
@@ -89,13 +108,17 @@ impl SlotId {
     /// The pool.
     #[must_use]
     pub const fn pool(&self) -> PoolKind {
-        self.pool
+        match self.ordinal / Self::MAX_PER_POOL {
+            0 => PoolKind::Shared,
+            1 => PoolKind::Data,
+            _ => PoolKind::Instruction,
+        }
     }
 
     /// Index inside the pool (x86: the DR number 0–3).
     #[must_use]
     pub const fn index(&self) -> u8 {
-        self.index
+        self.ordinal % Self::MAX_PER_POOL
     }
 
     /// Every slot of every pool has one ordinal below [`Self::ORDINALS`].
@@ -103,47 +126,22 @@ impl SlotId {
 
     /// Dense number of the slot across pools, for per-slot tables.
     pub(crate) const fn ordinal(&self) -> usize {
-        let pool = match self.pool {
-            PoolKind::Shared => 0,
-            PoolKind::Data => 1,
-            PoolKind::Instruction => 2,
-        };
-        pool * Self::MAX_PER_POOL as usize + self.index as usize
+        self.ordinal as usize
     }
 
     /// The slot with dense number `ordinal` (inverse of [`Self::ordinal`]).
     pub(crate) const fn from_ordinal(ordinal: u32) -> Option<Self> {
         if ordinal < Self::ORDINALS as u32 {
-            Some(Self::BY_ORDINAL[ordinal as usize])
+            Some(Self {
+                ordinal: ordinal as u8,
+            })
         } else {
             None
         }
     }
 
-    /// Every slot, by ordinal: the exception path turns set bits into slots with one load.
-    const BY_ORDINAL: [Self; Self::ORDINALS] = {
-        let per_pool = Self::MAX_PER_POOL as usize;
-        let mut all = [Self {
-            pool: PoolKind::Shared,
-            index: 0,
-        }; Self::ORDINALS];
-        let mut ordinal = 0;
-        while ordinal < Self::ORDINALS {
-            all[ordinal] = Self {
-                pool: match ordinal / per_pool {
-                    0 => PoolKind::Shared,
-                    1 => PoolKind::Data,
-                    _ => PoolKind::Instruction,
-                },
-                index: (ordinal % per_pool) as u8,
-            };
-            ordinal += 1;
-        }
-        all
-    };
-
     const fn bit(&self) -> u16 {
-        1 << self.ordinal()
+        1 << self.ordinal
     }
 }
 
@@ -183,6 +181,16 @@ impl SlotSet {
     #[must_use]
     pub const fn intersection(self, other: Self) -> Self {
         Self(self.0 & other.0)
+    }
+
+    /// Whether every slot of the set belongs to `pool` (one mask test).
+    pub(crate) const fn within_pool(self, pool: PoolKind) -> bool {
+        let first = match SlotId::new(pool, 0) {
+            Some(slot) => slot.ordinal(),
+            None => 0,
+        };
+        let pool_bits = ((1u16 << SlotId::MAX_PER_POOL) - 1) << first;
+        self.0 & !pool_bits == 0
     }
 
     /// Whether `slot` is in the set.
@@ -286,6 +294,7 @@ pub trait DebugArchitecture {
     /// matching granule (PPC64: doublewords). Used to find every slot that can fire on one
     /// instruction, so the interlock disarms all of them before stepping. Backends override it
     /// where an access class matches a wider granule (pre-POWER10 quadword accesses).
+    #[inline]
     fn match_window(&self, access: &crate::DecodedAccess) -> Option<crate::AddressRange> {
         crate::AddressRange::new(access.addr, u64::from(access.size))
             .ok()?

@@ -66,3 +66,12 @@ pub struct Resolution {
     /// the kernel delivers it as usual.
     pub foreign_single_step: bool,
 }
+
+impl Resolution {
+    /// Nothing of this layer's: resume as it is.
+    pub(super) const UNCLAIMED: Self = Self {
+        action: ResumeAction::Resume,
+        claimed: false,
+        foreign_single_step: false,
+    };
+}

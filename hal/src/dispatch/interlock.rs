@@ -3,10 +3,11 @@
 
 use crate::{
     AccessClass, AccessKind, AddressRange, CpuId, DebugArchitecture, DecodedAccess, Delivery,
-    ExceptionEnvironment, PoolKind, RegisterAccess, SlotGroupId, SlotId, SlotProgram, SlotSet,
-    TaskId, Timing,
+    ExceptionCause, ExceptionEnvironment, PoolKind, PrivilegeFilter, RegisterAccess, Request,
+    SlotGroupId, SlotId, SlotProgram, SlotSet, TaskId, Timing,
 };
 
+use super::common_case::CommonCase;
 use super::event::{
     DisableReason, Event, EventKind, EventSink, Hit, MAX_VALUE_BYTES, RequestId, StringIterations,
     ValueChange,
@@ -17,7 +18,7 @@ use super::table::{Dispatcher, LoadedGroup, read_prefix};
 /// Most `after` consumers one interlock step delivers to. More consumers of one access than
 /// this (only possible when many share slots) are disabled with
 /// [`DisableReason::InterlockFull`], never dropped silently.
-const MAX_HITS: usize = 4;
+pub(super) const MAX_HITS: usize = 4;
 
 /// Most slot groups one step disarms: one per slot of a pool.
 const MAX_DISARMED: usize = SlotId::MAX_PER_POOL as usize;
@@ -28,9 +29,18 @@ const MAX_DISARMED: usize = SlotId::MAX_PER_POOL as usize;
 pub(super) struct DisarmedGroups([Option<SlotGroupId>; MAX_DISARMED]);
 
 impl DisarmedGroups {
-    const NONE: Self = Self([None; MAX_DISARMED]);
+    pub(super) const NONE: Self = Self([None; MAX_DISARMED]);
 
-    fn with(mut self, group: SlotGroupId) -> Self {
+    /// Only `group`.
+    #[inline]
+    pub(super) const fn one(group: SlotGroupId) -> Self {
+        let mut groups = [None; MAX_DISARMED];
+        groups[0] = Some(group);
+        Self(groups)
+    }
+
+    #[inline]
+    pub(super) fn with(mut self, group: SlotGroupId) -> Self {
         if !self.contains(group)
             && let Some(free) = self.0.iter_mut().find(|g| g.is_none())
         {
@@ -39,6 +49,7 @@ impl DisarmedGroups {
         self
     }
 
+    #[inline]
     fn contains(&self, group: SlotGroupId) -> bool {
         self.0.contains(&Some(group))
     }
@@ -52,19 +63,29 @@ impl DisarmedGroups {
     }
 }
 
+/// The instruction at a DSI's PC, if the common case already asked the decoder (it is asked
+/// once per exception).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Decoded {
+    /// Not asked yet.
+    NotYet,
+    /// The decoder's answer (`None`: it could not decode the instruction).
+    Done(Option<DecodedAccess>),
+}
+
 /// A hit waiting for its instruction to complete.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct PendingHit {
-    id: RequestId,
-    access: AccessKind,
-    address: u64,
-    values: Option<OldValues>,
+    pub(super) id: RequestId,
+    pub(super) access: AccessKind,
+    pub(super) address: u64,
+    pub(super) values: Option<OldValues>,
 }
 
 /// The touched bytes as they were before the access; the new ones are read once it is done.
 /// (Half a [`ValueChange`]: pending steps stay small, and the exception path copies less.)
 #[derive(Debug, Clone, Copy)]
-struct OldValues {
+pub(super) struct OldValues {
     addr: u64,
     len: u8,
     truncated: bool,
@@ -78,10 +99,10 @@ pub(super) struct PendingStep {
     pub(super) task: TaskId,
     pub(super) pc: u64,
     pub(super) disarmed: DisarmedGroups,
-    hits: [Option<PendingHit>; MAX_HITS],
+    pub(super) hits: [Option<PendingHit>; MAX_HITS],
     /// A debugger was already single-stepping the task when the step started: the trace
     /// after the instruction is its stop too, and single-stepping stays on.
-    debugger_stepping: bool,
+    pub(super) debugger_stepping: bool,
 }
 
 impl PendingStep {
@@ -226,20 +247,60 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         S: EventSink,
     {
         let cause = self.arch.decode_status(&status);
-        let mut resolution = Resolution {
-            action: ResumeAction::Resume,
-            claimed: false,
-            foreign_single_step: false,
+        if cause.single_step && cause.slots.is_empty() {
+            // A trace and nothing else: the interlock's own, most often.
+            let mut resolution = Resolution::UNCLAIMED;
+            self.trace(frame, &mut resolution, context, sink)?;
+            context.reset_status()?;
+            return Ok(resolution);
+        }
+        let decoded = match self.start_common_step(frame, &cause, context)? {
+            CommonCase::Handled(resolution) => return Ok(resolution),
+            CommonCase::Declined(decoded) => decoded,
         };
+        self.handle_matches(frame, &cause, decoded, context, sink)
+    }
 
+    /// A trace exception: it completes the task's pending step, if there is one, else it is
+    /// someone else's (a debugger's).
+    fn trace<C, S>(
+        &mut self,
+        frame: &TrapFrame,
+        resolution: &mut Resolution,
+        context: &mut C,
+        sink: &mut S,
+    ) -> Result<(), C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
+        if let Some(position) = self.pending_position(frame.task) {
+            // The debugger's own step over the same instruction ends here too.
+            resolution.foreign_single_step = self.complete_step(position, frame, context, sink)?;
+            resolution.claimed = true;
+        } else {
+            resolution.foreign_single_step = true;
+        }
+        Ok(())
+    }
+
+    /// [`handle_exception`](Self::handle_exception) for an exception that reports hardware
+    /// matches, beyond the common case: every reported slot, exact or trigger-before.
+    fn handle_matches<C, S>(
+        &mut self,
+        frame: &TrapFrame,
+        cause: &ExceptionCause,
+        decoded: Decoded,
+        context: &mut C,
+        sink: &mut S,
+    ) -> Result<Resolution, C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
+        let mut resolution = Resolution::UNCLAIMED;
         if cause.single_step {
-            if self.pending_position(frame.task).is_some() {
-                // The debugger's own step over the same instruction ends here too.
-                resolution.foreign_single_step = self.complete_step(frame, context, sink)?;
-                resolution.claimed = true;
-            } else {
-                resolution.foreign_single_step = true;
-            }
+            self.trace(frame, &mut resolution, context, sink)?;
         }
 
         let data_before = self.arch.capabilities().data_timing == Timing::Before;
@@ -274,8 +335,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
         if !before_candidates.is_empty() {
             resolution.claimed = true;
-            let action =
-                self.trigger_before(frame, cause.address, before_candidates, context, sink)?;
+            let action = self.trigger_before(
+                frame,
+                cause.address,
+                before_candidates,
+                decoded,
+                context,
+                sink,
+            )?;
             resolution.action = stronger(resolution.action, action);
         } else if !cause.slots.is_empty() && !cause.slots_exact && !resolution.claimed {
             // A data match the layer has no armed slot for (stale hardware state).
@@ -373,7 +440,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             return Ok(false);
         };
         self.stats.cancelled_steps += 1;
-        self.reinstall(step.disarmed, task, cpu, context)?;
+        self.reinstall(&step.disarmed, task, cpu, context)?;
         if !step.debugger_stepping {
             context.set_single_step(false)?;
         }
@@ -517,6 +584,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         frame: &TrapFrame,
         reported_address: Option<u64>,
         candidates: SlotSet,
+        decoded: Decoded,
         context: &mut C,
         sink: &mut S,
     ) -> Result<ResumeAction, C::Error>
@@ -524,7 +592,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        let decoded = context.decode_access(frame.pc).ok().flatten();
+        let decoded = match decoded {
+            Decoded::NotYet => context.decode_access(frame.pc).ok().flatten(),
+            Decoded::Done(access) => access,
+        };
         let Some(access) = decoded else {
             let fired = self.slots_containing(frame.cpu, candidates, reported_address);
             self.disable_owners(
@@ -572,13 +643,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 // Fired earlier as a one-shot stop; its slot is armed for another consumer.
                 continue;
             }
-            let is_real = Some(entry).is_some_and(|e| {
-                e.request.range().overlaps(&access_range)
-                    && e.request.access().intersects(access.kind)
-                    && e.request.privilege().intersects(frame.mode.privilege())
-                    && e.request.scope().covers(frame.task, frame.cpu)
-            });
-            if is_real {
+            if wants(&entry.request, access_range, access.kind, frame) {
                 real.add(index);
             } else {
                 self.stats.stray_hits += 1;
@@ -659,19 +724,17 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             };
             let range = entry.request.range();
             let address = first_overlap(range, access_range);
-            let values = if access.kind.contains(AccessKind::WRITE) {
-                range
-                    .intersection(&access_range)
-                    .map(|touched| exact_old_values(touched, context))
-            } else {
-                None
-            };
-            *place = Some(PendingHit {
+            let hit = place.insert(PendingHit {
                 id: self.id_of(index),
                 access: access.kind,
                 address,
-                values,
+                values: None,
             });
+            if access.kind.contains(AccessKind::WRITE)
+                && let Some(touched) = range.intersection(&access_range)
+            {
+                read_old_values(touched, context, &mut hit.values);
+            }
         }
         for group in disarmed.iter() {
             for slot in self.slots_of_group(frame.cpu, group).iter() {
@@ -780,13 +843,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         Ok(())
     }
 
-    /// The trace after the stepped instruction: re-arm, then deliver with the access done.
-    /// Returns whether a debugger was single-stepping too (its stop is this trace as well).
+    /// The trace after the stepped instruction (the step at `position` of the pending table):
+    /// re-arm, then deliver with the access done. Returns whether a debugger was single-stepping too (its stop is this trace as well).
     ///
     /// The step is completed where it lies in the pending table (it is most of a kilobyte:
     /// taking it out would be a copy on every trace) and freed at the end, whatever happens.
     fn complete_step<C, S>(
         &mut self,
+        position: usize,
         frame: &TrapFrame,
         context: &mut C,
         sink: &mut S,
@@ -795,16 +859,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        let Some(position) = self.pending_position(frame.task) else {
+        let Some(debugger_stepping) = self
+            .pending
+            .get(position)
+            .and_then(Option::as_ref)
+            .map(|step| step.debugger_stepping)
+        else {
             return Ok(false);
         };
-        let Some(step) = self.pending.get_mut(position).and_then(Option::as_mut) else {
-            return Ok(false);
-        };
-        // The step is over from here: the groups it disarmed count as armed again.
-        let disarmed = core::mem::replace(&mut step.disarmed, DisarmedGroups::NONE);
-        let debugger_stepping = step.debugger_stepping;
-        let completed = self.complete_in_place(position, disarmed, frame, context, sink);
+        let completed = self.complete_in_place(position, frame, context, sink);
         if let Some(place) = self.pending.get_mut(position)
             && place.take().is_some()
         {
@@ -816,7 +879,6 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     fn complete_in_place<C, S>(
         &mut self,
         position: usize,
-        disarmed: DisarmedGroups,
         frame: &TrapFrame,
         context: &mut C,
         sink: &mut S,
@@ -831,7 +893,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         if !step.debugger_stepping {
             context.set_single_step(false)?;
         }
-        self.reinstall(disarmed, frame.task, frame.cpu, context)?;
+        // The task's only step is this one, and it is over.
+        self.reinstall(&step.disarmed, frame.task, frame.cpu, context)?;
         let delivered = self.deliver_step_hits(step, frame, context, sink);
         self.stats.delivered_hits += delivered;
         Ok(())
@@ -849,7 +912,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
         S: EventSink,
     {
-        self.reinstall(step.disarmed, frame.task, frame.cpu, context)?;
+        // A user-mode step the task may have pending keeps what it disarmed.
+        let pending = self.pending_for(frame.task).map(|p| p.disarmed);
+        let groups = step
+            .disarmed
+            .iter()
+            .filter(|g| pending.is_none_or(|p| !p.contains(*g)))
+            .fold(DisarmedGroups::NONE, DisarmedGroups::with);
+        self.reinstall(&groups, frame.task, frame.cpu, context)?;
         let delivered = self.deliver_step_hits(step, frame, context, sink);
         self.stats.delivered_hits += delivered;
         Ok(())
@@ -907,11 +977,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         delivered
     }
 
-    /// Install again the slots of `groups` on `cpu` that are armed for `task` (one pass over
-    /// what the CPU has loaded).
+    /// Install again the slots of `groups` on `cpu`, if `task` is the one switched in there,
+    /// where the group still has an enabled consumer (one pass over what the CPU has loaded).
+    /// The caller leaves out groups that a step of the task still holds disarmed: this does
+    /// not ask the pending table, the step being completed is in it.
     fn reinstall<R>(
         &self,
-        groups: DisarmedGroups,
+        groups: &DisarmedGroups,
         task: TaskId,
         cpu: CpuId,
         context: &mut R,
@@ -919,8 +991,14 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
+        if self
+            .cpu_slots(cpu)
+            .is_none_or(|loaded| loaded.task != Some(task))
+        {
+            return Ok(());
+        }
         for (slot, (group, _, image)) in self.loaded_slots(cpu) {
-            if groups.contains(*group) && self.armed_group(slot, task, cpu).is_some() {
+            if groups.contains(*group) && self.group_enabled(*group) {
                 context.install(slot, *image)?;
             }
         }
@@ -940,22 +1018,18 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         reported_address: Option<u64>,
     ) -> (SlotSet, bool) {
         let window = self.arch.match_window(access);
-        // Where the hardware filters this privilege level (PPC64 PR/PNH/HYP), a slot whose
-        // request excludes it did not match, whatever its range says.
-        let filtered = self
-            .arch
-            .capabilities()
-            .hardware_privileges
-            .contains(mode.privilege());
-        let privilege = mode.privilege();
+        let filtered = self.hardware_filtered(mode);
         let fired = candidates.iter().fold(SlotSet::EMPTY, |set, slot| {
-            let Some((group, program, _)) = self.loaded_at(cpu, slot) else {
+            let (Some((_, program, _)), Some(group)) =
+                (self.loaded_at(cpu, slot), self.loaded_group(cpu, slot))
+            else {
                 return set;
             };
-            let fires = window.is_some_and(|w| program.hardware_range().overlaps(&w))
-                && program.hardware_access().intersects(access.kind)
-                && (!filtered || self.some_consumer_matches(*group, privilege));
-            if fires { set.with(slot) } else { set }
+            if self.slot_fires(group, program, window, access.kind, filtered) {
+                set.with(slot)
+            } else {
+                set
+            }
         });
         if fired.is_empty() {
             (
@@ -967,16 +1041,44 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         }
     }
 
+    /// The privilege level of `mode`, when the hardware filters it (PPC64 PR/PNH/HYP): then
+    /// a slot whose consumers exclude it did not match, whatever its range says.
+    pub(super) fn hardware_filtered(&self, mode: ExecutionMode) -> Option<PrivilegeFilter> {
+        let privilege = mode.privilege();
+        self.arch
+            .capabilities()
+            .hardware_privileges
+            .contains(privilege)
+            .then_some(privilege)
+    }
+
+    /// Whether the slot running `program` (of `group`) fires on an access of `kind` whose
+    /// match window is `window`; `filtered` as [`hardware_filtered`](Self::hardware_filtered)
+    /// gives it.
+    #[inline(always)]
+    pub(super) fn slot_fires(
+        &self,
+        group: LoadedGroup,
+        program: &A::Program,
+        window: Option<AddressRange>,
+        kind: AccessKind,
+        filtered: Option<PrivilegeFilter>,
+    ) -> bool {
+        window.is_some_and(|w| program.hardware_range().overlaps(&w))
+            && program.hardware_access().intersects(kind)
+            && filtered.is_none_or(|privilege| self.some_consumer_matches(group, privilege))
+    }
+
     /// Whether some consumer of `group` watches accesses made at `privilege` (the sole
     /// consumer when the dispatcher knows it, else the engine's sharer list).
-    fn some_consumer_matches(&self, group: SlotGroupId, privilege: crate::PrivilegeFilter) -> bool {
+    fn some_consumer_matches(&self, group: LoadedGroup, privilege: PrivilegeFilter) -> bool {
         let matches = |index: usize| {
             self.entry_at(index)
                 .is_some_and(|e| e.request.privilege().intersects(privilege))
         };
-        match self.group_state_sole(group) {
+        match group.sole {
             Some(index) => matches(index),
-            None => self.consumers_of(group).any(matches),
+            None => self.consumers_of(group.id).any(matches),
         }
     }
 
@@ -1082,26 +1184,45 @@ const fn stronger(a: ResumeAction, b: ResumeAction) -> ResumeAction {
     if rank(a) >= rank(b) { a } else { b }
 }
 
+/// Whether `request` wants an access of `kind` to `access` by `frame`'s context: its bytes
+/// (not only its slot's rounded range), its kind, the privilege level and the scope.
+#[inline(always)]
+pub(super) fn wants(
+    request: &Request,
+    access: AddressRange,
+    kind: AccessKind,
+    frame: &TrapFrame,
+) -> bool {
+    request.range().overlaps(&access)
+        && request.access().intersects(kind)
+        && request.privilege().intersects(frame.mode.privilege())
+        && request.scope().covers(frame.task, frame.cpu)
+}
+
 /// The first byte of `access` inside `watched` (they overlap when this is called).
-fn first_overlap(watched: AddressRange, access: AddressRange) -> u64 {
+#[inline]
+pub(super) fn first_overlap(watched: AddressRange, access: AddressRange) -> u64 {
     watched
         .intersection(&access)
         .map_or(access.start(), |r| r.start())
 }
 
-/// Old values read before the access (exact), new values filled in after it.
-fn exact_old_values<E: ExceptionEnvironment>(touched: AddressRange, context: &mut E) -> OldValues {
-    let truncated = touched.len() > MAX_VALUE_BYTES as u64;
-    let len = u8::try_from(touched.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX);
-    let mut old = [0; MAX_VALUE_BYTES];
-    // Unreadable memory reports zeros, as before the access nothing else is known.
-    read_prefix(context, touched, &mut old);
-    OldValues {
+/// Old values read before the access (exact), new values filled in after it. Read into
+/// `place`, where the pending step keeps them (built elsewhere and moved there, they would be
+/// one more copy on the exception path).
+pub(super) fn read_old_values<E: ExceptionEnvironment>(
+    touched: AddressRange,
+    context: &mut E,
+    place: &mut Option<OldValues>,
+) {
+    let values = place.insert(OldValues {
         addr: touched.start(),
-        len,
-        truncated,
-        old,
-    }
+        len: u8::try_from(touched.len().min(MAX_VALUE_BYTES as u64)).unwrap_or(u8::MAX),
+        truncated: touched.len() > MAX_VALUE_BYTES as u64,
+        old: [0; MAX_VALUE_BYTES],
+    });
+    // Unreadable memory reports zeros, as before the access nothing else is known.
+    read_prefix(context, touched, &mut values.old);
 }
 
 /// x86: old = the value last observed by the layer, new = now. Fills `change` where it lies

@@ -13,6 +13,7 @@
 //! - [`Dispatcher::cancel_step`] when it changes the PC of a task whose step is pending
 //!   (signal delivery, ptrace setting the PC).
 
+mod common_case;
 mod error;
 mod event;
 mod frame;

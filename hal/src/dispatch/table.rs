@@ -56,7 +56,7 @@ pub(super) struct GroupState {
     /// The group's generation: a reused record starts over.
     generation: u32,
     /// Consumers whose request is enabled (the slots match only while this is not 0).
-    enabled: u16,
+    pub(super) enabled: u16,
     /// Consumers in all.
     consumers: u16,
     /// The consumer, when there is exactly one and it is known — the common case, in which
@@ -495,7 +495,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             .filter(|&index| self.entry_at(index).is_some())
     }
 
-    fn cpu_slots(&self, cpu: CpuId) -> Option<&CpuSlots<A>> {
+    pub(super) fn cpu_slots(&self, cpu: CpuId) -> Option<&CpuSlots<A>> {
         self.loaded.get(usize::try_from(cpu.0).ok()?)
     }
 
@@ -577,18 +577,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         })
     }
 
-    /// The sole consumer of `group`, when the dispatcher knows it without a walk.
-    pub(super) fn group_state_sole(&self, group: SlotGroupId) -> Option<usize> {
-        self.group_state(group)
-            .and_then(|state| self.known_sole(state))
-    }
-
-    fn known_sole(&self, state: &GroupState) -> Option<usize> {
+    pub(super) fn known_sole(&self, state: &GroupState) -> Option<usize> {
         let sole = usize::from(state.sole?);
         self.entry_at(sole).map(|_| sole)
     }
 
-    fn group_state(&self, group: SlotGroupId) -> Option<&GroupState> {
+    pub(super) fn group_state(&self, group: SlotGroupId) -> Option<&GroupState> {
         let (index, generation) = group.parts();
         self.groups
             .get(index)

@@ -434,6 +434,40 @@ fn access_inside_the_doubleword_but_outside_the_request_is_a_stray() {
 }
 
 #[test]
+fn a_stale_slot_reported_beside_a_firing_one_is_uninstalled() {
+    // Slot 1 holds a program this layer never installed (written behind its back); the DSI
+    // reports both slots, and the armed one explains the access. Left installed, the stale
+    // one would fire on its own later.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1012, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.regs.installed[1] = Some(ToyProgram {
+        range: AddressRange::new(0x1010, 8).unwrap(),
+        access: AccessKind::WRITE,
+    });
+    cpu.env.access = Some(write_access(0x1013, 2, AccessClass::Plain));
+
+    let dsi = ToyStatus::DataMatch { dar: 0x1013 };
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    assert_eq!(
+        cpu.regs.installed,
+        [None, None],
+        "the stale slot is gone too"
+    );
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(sink.0.len(), 1);
+    assert!(cpu.regs.installed[0].is_some() && cpu.regs.installed[1].is_none());
+}
+
+#[test]
 fn before_delivery_is_a_one_shot_stop() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
     let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
