@@ -99,6 +99,7 @@ pub(super) struct PendingStep {
     pub(super) task: TaskId,
     pub(super) pc: u64,
     pub(super) disarmed: DisarmedGroups,
+    /// Filled from the front: the first `None` ends the list.
     pub(super) hits: [Option<PendingHit>; MAX_HITS],
     /// A debugger was already single-stepping the task when the step started: the trace
     /// after the instruction is its stop too, and single-stepping stays on.
@@ -718,9 +719,13 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         for index in real.iter().skip(MAX_HITS) {
             self.disable_with_event(index, DisableReason::InterlockFull, frame, sink);
         }
-        for (place, index) in step.hits.iter_mut().zip(real.iter().take(MAX_HITS)) {
+        let mut places = step.hits.iter_mut();
+        for index in real.iter().take(MAX_HITS) {
             let Some(entry) = self.entry_at(index) else {
                 continue;
+            };
+            let Some(place) = places.next() else {
+                break;
             };
             let range = entry.request.range();
             let address = first_overlap(range, access_range);
@@ -938,7 +943,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         S: EventSink,
     {
         let mut delivered = 0;
-        for hit in step.hits.iter().flatten() {
+        for hit in step.hits.iter().map_while(Option::as_ref) {
             // The access happened where the step completed: a request whose scope does not
             // cover this CPU (the task migrated while the step was pending) was not hit.
             if self
