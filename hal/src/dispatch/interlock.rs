@@ -849,9 +849,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     }
 
     /// The trace after the stepped instruction (the step at `position` of the pending table):
-    /// re-arm, then deliver with the access done. Returns whether a debugger was single-stepping too (its stop is this trace as well).
+    /// re-arm, then deliver with the access done. Returns whether a debugger was
+    /// single-stepping too (its stop is this trace as well).
     ///
-    /// The step is completed where it lies in the pending table (it is most of a kilobyte:
+    /// The step is completed where it lies in the pending table (it is about 450 bytes:
     /// taking it out would be a copy on every trace) and freed at the end, whatever happens.
     fn complete_step<C, S>(
         &mut self,
