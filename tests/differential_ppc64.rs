@@ -1153,3 +1153,61 @@ fn a_step_matched_again_does_not_take_its_own_single_step_for_a_debuggers() {
     )
     .unwrap();
 }
+
+/// Found by a long random run (seed in `differential_ppc64.proptest-regressions`): on POWER7's
+/// single DABR, a `before` watch of byte 26 and an `after` watch of bytes 24..32 share the
+/// slot. A `dcbz` stops for the first, which fires once; run again, it starts a step for the
+/// second with the shared slot disarmed. While the step is pending, the debugger re-arms the
+/// first. Stepped as it was, the `dcbz` would zero byte 26 with the slot disarmed, and the
+/// re-armed watch would miss the store it should stop before. The step is now cancelled when
+/// the task is switched in next, so the `dcbz` runs again: it stops for the re-armed watch,
+/// then the `after` watch gets its one hit.
+#[test]
+fn a_watch_re_armed_while_a_step_is_pending_still_stops_the_instruction() {
+    let specs = [
+        RequestSpec {
+            target: Target::Data {
+                task: 1,
+                offset: 26,
+            },
+            len: 1,
+            access: AccessKind::READ_WRITE,
+            privilege: PrivilegeFilter::USER,
+            delivery: Some(Delivery::Before),
+            scope: ScopeChoice::All,
+        },
+        RequestSpec {
+            target: Target::Data {
+                task: 1,
+                offset: 24,
+            },
+            len: 8,
+            access: AccessKind::READ_WRITE,
+            privilege: PrivilegeFilter::USER,
+            delivery: None,
+            scope: ScopeChoice::All,
+        },
+    ];
+    let faults = [
+        Fault::Run {
+            task: 0,
+            cpu: 1,
+            steps: 8,
+        },
+        Fault::RunUntilStepPending {
+            task: 1,
+            cpu: 0,
+            steps: 12,
+        },
+        Fault::Rearm { request: 0 },
+    ];
+    check(
+        CpuProfile::POWER7,
+        2,
+        Mode::Supervisor,
+        &[Op::Dcbz { off: 0 }],
+        &specs,
+        &faults,
+    )
+    .unwrap();
+}

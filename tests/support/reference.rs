@@ -219,19 +219,35 @@ struct RepStep {
     left: Vec<u64>,
 }
 
+/// An interlock step pending for a task.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// The instruction it steps over.
+    pc: u64,
+    /// The requests disarmed for it (DESIGN §2: "disarm them, mark a step pending (per
+    /// task) … re-arm").
+    disarmed: BTreeSet<usize>,
+    /// [`Model::enablings`] when it began.
+    enablings: u64,
+}
+
 struct Model<'a> {
     facts: Facts,
     quirks: Quirks,
     watches: &'a [Watch],
     program: &'a dyn ProgramMap,
     enabled: Vec<bool>,
+    /// How many times a request became enabled (a re-arm of a disabled one), and for each
+    /// request the count of its last time.
+    enablings: u64,
+    enabled_since: Vec<u64>,
     /// Last observed bytes of each request (x86 old values).
     snapshots: Vec<Vec<u8>>,
     /// Memory as the trace leaves it.
     memory: Memory,
     /// Per task: the instruction whose interlock step is pending and the requests disarmed
     /// for it (DESIGN §2: "disarm them, mark a step pending (per task) … re-arm").
-    pending: BTreeMap<TaskId, (u64, BTreeSet<usize>)>,
+    pending: BTreeMap<TaskId, Pending>,
     /// Per task: the instruction whose breakpoint fault was already handled.
     fault_handled: BTreeMap<TaskId, u64>,
     /// Per task: accesses of the step in progress.
@@ -481,7 +497,7 @@ impl Model<'_> {
         let disarmed = self
             .pending
             .get(&task)
-            .map(|(_, d)| d.clone())
+            .map(|p| p.disarmed.clone())
             .unwrap_or_default();
         let fired: Vec<usize> = (0..self.watches.len())
             .filter(|&i| {
@@ -547,14 +563,36 @@ impl Model<'_> {
     /// of the same instruction (it moved to a CPU where other requests are armed) adds to them.
     fn start_step(&mut self, task: TaskId, pc: u64, requests: Vec<usize>) {
         self.out.steps += 1;
-        let entry = self
-            .pending
-            .entry(task)
-            .or_insert_with(|| (pc, BTreeSet::new()));
-        if entry.0 != pc {
-            *entry = (pc, BTreeSet::new());
+        let fresh = Pending {
+            pc,
+            disarmed: BTreeSet::new(),
+            enablings: self.enablings,
+        };
+        let entry = self.pending.entry(task).or_insert_with(|| fresh.clone());
+        if entry.pc != pc {
+            *entry = fresh;
         }
-        entry.1.extend(requests);
+        entry.disarmed.extend(requests);
+    }
+
+    /// `task` is switched in on `cpu`: a step still pending for it starts over (the
+    /// instruction runs again) if a request covering it there was enabled since the step
+    /// began — stepped with slots disarmed, the instruction could make an access that request
+    /// misses (it may share a disarmed slot; which requests share slots is the layer's
+    /// business, so the model does not ask).
+    fn switched_in(&mut self, task: TaskId, cpu: CpuId) {
+        let Some(step) = self.pending.get(&task) else {
+            return;
+        };
+        let outdated = (0..self.watches.len()).any(|i| {
+            self.enabled[i]
+                && self.enabled_since[i] > step.enablings
+                && self.watch(i).scope().covers(task, cpu)
+        });
+        if outdated {
+            self.pending.remove(&task);
+            self.out.cancelled_steps += 1;
+        }
     }
 
     fn stop_before(
@@ -641,7 +679,7 @@ impl Model<'_> {
             // A privileged instruction completed by emulation inside the data storage
             // interrupt reports with that interrupt's frame (its own PC), like its data hits.
             let emulated =
-                mode != Mode::User && self.pending.get(&task).is_some_and(|(at, _)| *at == pc);
+                mode != Mode::User && self.pending.get(&task).is_some_and(|p| p.pc == pc);
             let event_pc = if emulated { pc } else { next_pc };
             for index in 0..self.watches.len() {
                 if self.is_execute_at(index, pc)
@@ -1000,6 +1038,8 @@ pub(crate) fn expected_with_quirks<E>(
         watches,
         program,
         enabled: vec![true; watches.len()],
+        enablings: 0,
+        enabled_since: vec![0; watches.len()],
         snapshots,
         memory: initial.clone(),
         pending: BTreeMap::new(),
@@ -1022,7 +1062,14 @@ pub(crate) fn expected_with_quirks<E>(
                     model.enabled[change.request] = false;
                 }
                 // A released request's id is stale: re-arming it does nothing.
-                Control::Rearm => model.enabled[change.request] = !released[change.request],
+                Control::Rearm => {
+                    let request = change.request;
+                    if !released[request] && !model.enabled[request] {
+                        model.enabled[request] = true;
+                        model.enablings += 1;
+                        model.enabled_since[request] = model.enablings;
+                    }
+                }
             }
         }
         match event {
@@ -1061,6 +1108,7 @@ pub(crate) fn expected_with_quirks<E>(
                 to: Some(task),
                 ..
             } => {
+                model.switched_in(*task, *cpu);
                 let armed: Vec<usize> = (0..watches.len())
                     .filter(|&i| model.armed(i, *task, *cpu))
                     .collect();

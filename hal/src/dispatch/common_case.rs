@@ -153,6 +153,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             disarmed: DisarmedGroups::one(group),
             hits: [None; MAX_HITS],
             debugger_stepping,
+            enablings: self.enablings,
         });
         if real && let Some(first) = step.hits.first_mut() {
             let hit = first.insert(PendingHit {

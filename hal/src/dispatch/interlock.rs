@@ -104,6 +104,8 @@ pub(super) struct PendingStep {
     /// A debugger was already single-stepping the task when the step started: the trace
     /// after the instruction is its stop too, and single-stepping stays on.
     pub(super) debugger_stepping: bool,
+    /// [`Dispatcher::enablings`] when the step began.
+    pub(super) enablings: u64,
 }
 
 impl PendingStep {
@@ -117,6 +119,8 @@ impl PendingStep {
     fn merged_with(mut self, later: Self) -> Self {
         self.disarmed = self.disarmed.union(later.disarmed);
         self.debugger_stepping |= later.debugger_stepping;
+        // `enablings` stays the earlier step's: a consumer enabled since may have missed
+        // either match.
         for hit in later.hits.iter().flatten() {
             if self.hits.iter().flatten().any(|h| h.id == hit.id) {
                 continue;
@@ -456,11 +460,25 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         self.pending_for(task).map(|p| p.pc)
     }
 
+    /// Whether `task`'s pending step must start over: a request covering `task` on `cpu`
+    /// became enabled after the step began.
+    pub(super) fn step_outdated(&self, task: TaskId, cpu: CpuId) -> bool {
+        let Some(step) = self.pending_for(task) else {
+            return false;
+        };
+        step.enablings != self.enablings
+            && self.entries.iter().flatten().any(|entry| {
+                entry.enabled
+                    && entry.enabled_since > step.enablings
+                    && entry.request.scope().covers(task, cpu)
+            })
+    }
+
     pub(super) fn pending_for(&self, task: TaskId) -> Option<&PendingStep> {
         self.pending.get(self.pending_position(task)?)?.as_ref()
     }
 
-    fn take_pending(&mut self, task: TaskId) -> Option<PendingStep> {
+    pub(super) fn take_pending(&mut self, task: TaskId) -> Option<PendingStep> {
         let position = self.pending_position(task)?;
         let step = self.pending.get_mut(position)?.take()?;
         self.stepping_tasks -= 1;
@@ -715,6 +733,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             disarmed,
             hits: [None; MAX_HITS],
             debugger_stepping: false,
+            enablings: self.enablings,
         };
         for index in real.iter().skip(MAX_HITS) {
             self.disable_with_event(index, DisableReason::InterlockFull, frame, sink);

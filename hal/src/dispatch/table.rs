@@ -21,7 +21,8 @@ pub struct Statistics {
     pub delivered_hits: u64,
     /// Interlock steps started (single step or emulation).
     pub steps: u64,
-    /// Pending steps cancelled because the PC changed.
+    /// Pending steps cancelled because the PC changed, or because a request was enabled
+    /// while they were pending (their instruction then runs again).
     pub cancelled_steps: u64,
     /// Requests disabled with a [`DisableReason`](super::DisableReason).
     pub disabled: u64,
@@ -47,6 +48,8 @@ pub(super) struct Entry {
     pub(super) reservation: ReservationId,
     pub(super) request: Request,
     pub(super) enabled: bool,
+    /// [`Dispatcher::enablings`] when it last became enabled.
+    pub(super) enabled_since: u64,
     pub(super) snapshot: Snapshot,
 }
 
@@ -142,6 +145,10 @@ pub struct Dispatcher<
     pub(super) forbidden: ForbiddenRanges,
     /// How many entries of `pending` are in use.
     pub(super) stepping_tasks: usize,
+    /// Counts the times a request became enabled (registered, modified, re-armed); each
+    /// entry keeps the count of its own last time, and each pending step the count when it
+    /// began.
+    pub(super) enablings: u64,
     /// Events waiting for their task's return to user mode, in arrival order.
     pub(super) held: [Option<Event>; MAX_HELD],
     /// Per task, the last `rep` position a data trap interrupted (x86 fast strings).
@@ -181,6 +188,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             pending: [None; TASKS],
             stats: Statistics::default(),
             stepping_tasks: 0,
+            enablings: 0,
             forbidden: ForbiddenRanges::new(),
             held: [None; MAX_HELD],
             strings: StringWindows::new(),
@@ -229,9 +237,11 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             reservation,
             request,
             enabled: true,
+            enabled_since: 0,
             snapshot: snapshot_of(&request, memory),
         });
         self.join(index, reservation, true);
+        self.stamp_enabled(index);
         Ok(RequestId {
             index: u16::try_from(index).unwrap_or(u16::MAX),
             generation,
@@ -274,6 +284,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             entry.snapshot = snapshot_of(&request, memory);
         }
         self.join(id.index(), reservation, true);
+        self.stamp_enabled(id.index());
         Ok(())
     }
 
@@ -308,7 +319,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         Ok(request)
     }
 
-    /// Enable again a request that fired as a one-shot `before` stop or was disabled.
+    /// Enable again a request that fired as a one-shot `before` stop or was disabled. Like
+    /// every registration change, it takes effect at the next [`switch_in`](Self::switch_in)
+    /// of the tasks it covers.
     ///
     /// # Errors
     /// [`DispatchError::UnknownRequest`] for a stale or unknown id.
@@ -388,6 +401,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// load there, install their slots (except groups the task's own pending step disarmed,
     /// and groups whose every consumer is disabled), and uninstall every other slot.
     ///
+    /// A step pending for `task` is cancelled here (as by [`cancel_step`](Self::cancel_step))
+    /// when a request covering `task` on `cpu` became enabled since the step began —
+    /// registered, modified or re-armed: the instruction has not run yet, and stepped with
+    /// its slots disarmed (which the request may share), it would make an access that
+    /// request misses. It runs again instead, with every armed slot installed.
+    ///
     /// # Errors
     /// [`SwitchError::UnknownCpu`] (nothing written), or the register backend's error (slots
     /// before the failing one are already written).
@@ -432,6 +451,17 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             if let (Some(image), Some(place)) = (image, state.slots.get_mut(ordinal)) {
                 *place = Some((loaded.group, loaded.program, image));
                 state.occupied = state.occupied.with(loaded.slot);
+            }
+        }
+        if self.step_outdated(task, cpu)
+            && let Some(step) = self.take_pending(task)
+        {
+            // The instruction has not run: it runs again with every armed slot installed,
+            // and each consumer, old or new, sees its access once.
+            self.stats.cancelled_steps += 1;
+            self.strings.forget(task);
+            if !step.debugger_stepping {
+                regs.set_single_step(false).map_err(SwitchError::Register)?;
             }
         }
         for pool in self.arch.capabilities().pools {
@@ -600,6 +630,18 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         entry.enabled = enabled;
         let reservation = entry.reservation;
         self.count_enabled(reservation, enabled);
+        if enabled {
+            self.stamp_enabled(index);
+        }
+    }
+
+    /// The request at `index` has just become enabled.
+    fn stamp_enabled(&mut self, index: usize) {
+        self.enablings += 1;
+        let now = self.enablings;
+        if let Some(entry) = self.entry_mut(index) {
+            entry.enabled_since = now;
+        }
     }
 
     /// The state of the group `reservation` belongs to now, started over if its record was
