@@ -1176,3 +1176,60 @@ fn grouped_rep_hit_names_the_iterations_since_the_previous_trap() {
     let (events, _, _, _) = check(SimProfile::GENERIC, 2, &ops, &[watch], &[]).unwrap();
     assert_eq!(events.len(), 16, "{events:?}");
 }
+
+/// Found by a long random run (seed in `differential_x86.proptest-regressions`): two one-shot
+/// execute breakpoints on the same instruction share one slot. Task 0 reaches it first: both
+/// stop and are disabled, and the slot is uninstalled there. Task 1's registers, loaded when
+/// it was switched in on the other CPU, still hold the slot, and the instruction faults there
+/// on it: one hardware match of one slot no request wants, so one stray — not one per request
+/// that once shared the slot (the reference model counted two).
+#[test]
+fn a_stale_shared_execute_slot_is_one_stray() {
+    let ops = [
+        Op::LongRepStos { dst: 0, count: 256 },
+        Op::RepStos {
+            width: StringWidth::Byte,
+            dst: 0,
+            count: 0,
+        },
+        Op::Compute { reg: 0, imm: 0 },
+    ];
+    // Code indices 107 and 97 are the same instruction (modulo the program's length).
+    let stop_at = |index| RequestSpec {
+        target: Target::Code { index },
+        len: 1,
+        access: AccessKind::EXECUTE,
+        privilege: PrivilegeFilter::USER,
+        delivery: Some(Delivery::Before),
+        scope: ScopeChoice::All,
+        kernel_origin: false,
+    };
+    let faults = [
+        Fault::Run {
+            task: 1,
+            cpu: 1,
+            steps: 3,
+        },
+        Fault::Rearm { request: 6 },
+        Fault::Run {
+            task: 1,
+            cpu: 1,
+            steps: 19,
+        },
+        Fault::Migrate { task: 0, cpu: 0 },
+        Fault::SetPc { task: 0 },
+        Fault::SetPc { task: 1 },
+        Fault::Interrupt { cpu: 1 },
+        Fault::SetPc { task: 0 },
+    ];
+    let (events, stats, _, _) = check(
+        SimProfile::GENERIC,
+        2,
+        &ops,
+        &[stop_at(107), stop_at(97)],
+        &faults,
+    )
+    .unwrap();
+    assert_eq!(events.len(), 2, "both stop once, in task 0");
+    assert_eq!(stats.stray_hits, 1, "task 1's stale slot");
+}

@@ -1,14 +1,14 @@
 //! [`PowerCpu`]: a POWER profile as a [`DebugArchitecture`].
 
 use hwbkpt_hal::{
-    AddressSpacePolicy, Capabilities, DebugArchitecture, Delivery, ExceptionCause, Plan, PoolKind,
-    Request, RequestError, SlotId, SlotProgram, SlotSet,
+    AddressRange, AddressSpacePolicy, Capabilities, DebugArchitecture, DecodedAccess, Delivery,
+    ExceptionCause, Plan, PoolKind, Request, RequestError, SlotId, SlotProgram, SlotSet,
 };
 
 use crate::encode::{encode_ciabr, encode_dabr, encode_dawr};
 use crate::image::{DawrIndex, SlotImage, SlotRegisters, WriteSequence};
 use crate::plan::{doubleword_window, slots_needed, split};
-use crate::profile::{DataRegister, PowerProfile};
+use crate::profile::{DOUBLEWORD, DataRegister, PowerProfile};
 use crate::program::{DataWatch, InstructionBreak, PowerProgram, Translation};
 use crate::registers::{CiabrPrivilege, Dsisr, Srr1};
 use crate::status::PowerStatus;
@@ -279,6 +279,21 @@ impl DebugArchitecture for PowerCpu {
 
     fn capabilities(&self) -> &Capabilities {
         self.capabilities
+    }
+
+    /// The access rounded out to doublewords — or, before POWER10, a 16-byte access to
+    /// quadwords ([`ProfileLimits::quadword_granule`](crate::ProfileLimits::quadword_granule)):
+    /// the bytes a DABR/DAWR compares.
+    #[inline]
+    fn match_window(&self, access: &DecodedAccess) -> Option<AddressRange> {
+        let granule = if access.size == 16 {
+            self.profile.limits().quadword_granule
+        } else {
+            DOUBLEWORD
+        };
+        AddressRange::new(access.addr, u64::from(access.size))
+            .ok()?
+            .rounded_out(granule)
     }
 
     fn address_space(&self) -> AddressSpacePolicy {

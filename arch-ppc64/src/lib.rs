@@ -78,7 +78,7 @@ pub use ibm::{ibm_bit, ibm_field, ibm_shift};
 pub use image::{DawrIndex, SlotImage, SlotRegisters, SprWrite, WriteSequence};
 pub use profile::{
     BOOK3S64_USER_LIMIT, DAWR_BOUNDARY, DAWR_MAX_LEN, DOUBLEWORD, DataRegister, PowerProfile,
-    ProfileLimits,
+    ProfileLimits, QUADWORD,
 };
 pub use program::{DataWatch, InstructionBreak, PowerProgram, Translation};
 pub use registers::{

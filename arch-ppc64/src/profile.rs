@@ -68,6 +68,12 @@ pub struct ProfileLimits {
     /// Every byte a user-origin request watches must lie below this (Linux book3s64:
     /// `TASK_SIZE_USER64` ≤ 4 PB, user addresses below `0x0010_0000_0000_0000`).
     pub user_limit: u64,
+    /// The granule a 16-byte access (`lq`/`stq`, VSX) is compared in: [`QUADWORD`] before
+    /// ISA v3.1, [`DOUBLEWORD`] on POWER10 (Linux `ea_hw_range_overlaps` in
+    /// `arch/powerpc/kernel/hw_breakpoint_constraints.c`: "On p10 predecessors, quadword is
+    /// handle\[d\] differently", `HW_BREAKPOINT_SIZE_QUADWORD` 0x10 unless
+    /// `CPU_FTR_ARCH_31`).
+    pub quadword_granule: u64,
 }
 
 /// Linux book3s64 user address limit (user effective addresses lie below 2^52).
@@ -76,6 +82,10 @@ pub const BOOK3S64_USER_LIMIT: u64 = 0x0010_0000_0000_0000;
 /// Bytes a DABR/DAWR watches per step of length: one doubleword
 /// (Linux `HW_BREAKPOINT_SIZE`).
 pub const DOUBLEWORD: u64 = 8;
+
+/// A quadword: the matching granule of 16-byte accesses before ISA v3.1 (Linux
+/// `HW_BREAKPOINT_SIZE_QUADWORD`).
+pub const QUADWORD: u64 = 16;
 
 /// Longest DAWR range (Linux `DAWR_MAX_LEN`; MRD is six bits of doublewords).
 pub const DAWR_MAX_LEN: u64 = 512;
@@ -93,6 +103,7 @@ const POWER7_LIMITS: ProfileLimits = ProfileLimits {
     ciabr: false,
     checkstop_erratum: false,
     user_limit: BOOK3S64_USER_LIMIT,
+    quadword_granule: QUADWORD,
 };
 
 const POWER8_LIMITS: ProfileLimits = ProfileLimits {
@@ -104,6 +115,7 @@ const POWER8_LIMITS: ProfileLimits = ProfileLimits {
     ciabr: true,
     checkstop_erratum: false,
     user_limit: BOOK3S64_USER_LIMIT,
+    quadword_granule: QUADWORD,
 };
 
 const POWER9_LIMITS: ProfileLimits = ProfileLimits {
@@ -121,6 +133,7 @@ const POWER10_LIMITS: ProfileLimits = ProfileLimits {
     ciabr: true,
     checkstop_erratum: false,
     user_limit: BOOK3S64_USER_LIMIT,
+    quadword_granule: DOUBLEWORD,
 };
 
 /// Lengths 8 (bit 3) only: one doubleword.

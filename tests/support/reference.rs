@@ -451,10 +451,40 @@ impl Model<'_> {
             }
             self.out.strays += u64::from(reported_slots.saturating_sub(explained));
         }
-        for index in 0..self.watches.len() {
-            if !self.is_execute_at(index, pc) {
+        // Requests here that share one slot (identical program and scheduling, not
+        // exclusive): the slot is armed if one of them is; a slot none of them arms but this
+        // task's registers still hold (stale) is one stray, however many requests shared it.
+        let here: Vec<usize> = (0..self.watches.len())
+            .filter(|&i| self.is_execute_at(i, pc))
+            .collect();
+        let slot_of = |request: &Request| {
+            (request.sharing() != Sharing::Exclusive)
+                .then(|| (request.scope(), request.pinning(), request.range()))
+        };
+        let armed_slot = |model: &Self, index: usize| {
+            let key = slot_of(model.watch(index));
+            here.iter().any(|&j| {
+                model.armed(j, task, cpu)
+                    && (j == index || (key.is_some() && slot_of(model.watch(j)) == key))
+            })
+        };
+        let mut stale_slots: Vec<Option<(Scope, Pinning, AddressRange)>> = Vec::new();
+        for &index in &here {
+            if self.armed(index, task, cpu) || !self.stale(index, task, cpu) {
                 continue;
             }
+            // Disabled but installed: its slot still matches. Another request keeps that
+            // slot armed, or the match is a stray of the slot's.
+            if !armed_slot(self, index) {
+                let key = slot_of(self.watch(index));
+                if key.is_none() || !stale_slots.contains(&key) {
+                    self.out.strays += 1;
+                    stale_slots.push(key);
+                }
+            }
+            self.uninstall(index, task);
+        }
+        for &index in &here {
             if self.armed(index, task, cpu) {
                 let request = *self.watch(index);
                 if request.privilege().intersects(privilege_of(mode)) {
@@ -479,9 +509,6 @@ impl Model<'_> {
                     // The hardware does not look at the privilege level: a stray.
                     self.out.strays += 1;
                 }
-            } else if self.stale(index, task, cpu) {
-                self.out.strays += 1;
-                self.uninstall(index, task);
             }
         }
         self.fault_handled.insert(task, pc);

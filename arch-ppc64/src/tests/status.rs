@@ -73,3 +73,68 @@ fn trace_interrupts() {
             .is_empty()
     );
 }
+
+/// The bytes a DABR/DAWR compares for an access: doublewords, but whole quadwords for a
+/// 16-byte access before POWER10 (Linux `ea_hw_range_overlaps`). A slot watching `0x1028`
+/// fires on a 16-byte load at `0x1011` on POWER8/9 (its quadword `0x1010..0x1030` reaches
+/// it) and not on POWER10 (its doublewords end at `0x1028`).
+#[test]
+fn match_window_widens_quadword_accesses_before_power10() {
+    use hwbkpt_hal::{AccessClass, AccessKind, AddressRange, DecodedAccess};
+    let access = |addr, size, class| DecodedAccess {
+        addr,
+        size,
+        kind: AccessKind::READ,
+        class,
+    };
+    let range = |start, len| AddressRange::new(start, len).ok();
+    let plain = AccessClass::Plain;
+    let cases = [
+        // (profile, access, window)
+        (
+            PowerProfile::Power7,
+            access(0x1011, 16, plain),
+            range(0x1010, 0x20),
+        ),
+        (
+            PowerProfile::Power8,
+            access(0x1011, 16, plain),
+            range(0x1010, 0x20),
+        ),
+        (
+            PowerProfile::Power9,
+            access(0x1010, 16, plain),
+            range(0x1010, 0x10),
+        ),
+        (
+            PowerProfile::Power10,
+            access(0x1011, 16, plain),
+            range(0x1010, 0x18),
+        ),
+        (
+            PowerProfile::Power8,
+            access(0x1013, 2, plain),
+            range(0x1010, 8),
+        ),
+        (
+            PowerProfile::Power8,
+            access(0x1017, 2, plain),
+            range(0x1010, 0x10),
+        ),
+        (
+            PowerProfile::Power10,
+            access(0x1013, 8, plain),
+            range(0x1010, 0x10),
+        ),
+        (
+            PowerProfile::Power8,
+            access(0x1080, 128, AccessClass::CacheBlock),
+            range(0x1080, 128),
+        ),
+        (PowerProfile::Power8, access(0x1000, 0, plain), None),
+    ];
+    for (profile, access, window) in cases {
+        let cpu = PowerCpu::new(profile);
+        assert_eq!(cpu.match_window(&access), window, "{profile:?} {access:?}");
+    }
+}
