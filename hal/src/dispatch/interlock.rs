@@ -440,16 +440,24 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        self.strings.forget(task);
-        let Some(step) = self.take_pending(task) else {
+        let Some(step) = self.void_step(task) else {
             return Ok(false);
         };
-        self.stats.cancelled_steps += 1;
         self.reinstall(&step.disarmed, task, cpu, context)?;
         if !step.debugger_stepping {
             context.set_single_step(false)?;
         }
         Ok(true)
+    }
+
+    /// Drop `task`'s pending step, if any: its instruction has not run, and runs again. The
+    /// caller re-arms what the step disarmed and stops the layer's single-stepping. Also
+    /// forgets where the task's x86 `rep` stood.
+    pub(super) fn void_step(&mut self, task: TaskId) -> Option<PendingStep> {
+        self.strings.forget(task);
+        let step = self.take_pending(task)?;
+        self.stats.cancelled_steps += 1;
+        Some(step)
     }
 
     /// The address of the instruction `task` is stepping over, if an interlock step is
@@ -478,7 +486,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         self.pending.get(self.pending_position(task)?)?.as_ref()
     }
 
-    pub(super) fn take_pending(&mut self, task: TaskId) -> Option<PendingStep> {
+    fn take_pending(&mut self, task: TaskId) -> Option<PendingStep> {
         let position = self.pending_position(task)?;
         let step = self.pending.get_mut(position)?.take()?;
         self.stepping_tasks -= 1;

@@ -454,12 +454,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             }
         }
         if self.step_outdated(task, cpu)
-            && let Some(step) = self.take_pending(task)
+            && let Some(step) = self.void_step(task)
         {
-            // The instruction has not run: it runs again with every armed slot installed,
-            // and each consumer, old or new, sees its access once.
-            self.stats.cancelled_steps += 1;
-            self.strings.forget(task);
+            // The instruction runs again with every armed slot installed (below), and each
+            // consumer, old or new, sees its access once.
             if !step.debugger_stepping {
                 regs.set_single_step(false).map_err(SwitchError::Register)?;
             }
