@@ -12,7 +12,7 @@
 
 use crate::{
     AccessClass, AddressRange, DebugArchitecture, Delivery, ExceptionCause, ExceptionEnvironment,
-    PoolKind, RegisterAccess, SlotSet, Timing,
+    PoolKind, RegisterAccess, SlotProgram, Timing,
 };
 
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
@@ -20,7 +20,7 @@ use super::interlock::{
     Decoded, DisarmedGroups, MAX_HITS, PendingHit, PendingStep, first_overlap, read_old_values,
     wants,
 };
-use super::table::{Dispatcher, LoadedGroup};
+use super::table::Dispatcher;
 
 /// What [`Dispatcher::start_common_step`] did.
 pub(super) enum CommonCase {
@@ -54,7 +54,6 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         const NOT_YET: CommonCase = CommonCase::Declined(Decoded::NotYet);
         if cause.single_step
             || cause.slots_exact
-            || cause.slots.is_empty()
             || !cause.slots.within_pool(PoolKind::Data)
             || self.stepping_tasks != 0
             || frame.mode != ExecutionMode::User
@@ -69,6 +68,10 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         else {
             return Ok(NOT_YET);
         };
+        let candidates = cause.slots.intersection(loaded.occupied);
+        if candidates.is_empty() {
+            return Ok(NOT_YET);
+        }
 
         let decoded = context.decode_access(frame.pc).ok().flatten();
         let declined = Ok(CommonCase::Declined(Decoded::Done(decoded)));
@@ -81,65 +84,62 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         ) {
             return declined;
         }
-        let Ok(access_range) = AddressRange::new(access.addr, u64::from(access.size)) else {
+        let (Ok(access_range), Some(window)) = (
+            AddressRange::new(access.addr, u64::from(access.size)),
+            self.arch.match_window(&access),
+        ) else {
             return declined;
         };
-        let window = self.arch.match_window(&access);
-        let filtered = self.hardware_filtered(frame.mode);
 
-        // One pass over the reported slots: the ones not armed (stale state, uninstalled as
-        // the general path does), and the one that fired with its group's sole consumer.
-        let mut unarmed = SlotSet::EMPTY;
+        // The one armed slot whose range and kind match (the hardware's rule); a slot not
+        // armed (stale state) or a second match is the general path's.
         let mut fired = None;
-        for slot in cause.slots.iter() {
-            let armed = loaded
-                .slots
-                .get(slot.ordinal())
-                .and_then(Option::as_ref)
-                .and_then(|(group, program, _)| {
-                    let state = self.group_state(*group).filter(|s| s.enabled > 0)?;
-                    Some((*group, program, state))
-                });
-            let Some((group, program, state)) = armed else {
-                unarmed = unarmed.with(slot);
-                continue;
-            };
-            let sole = self.known_sole(state);
-            let loaded_group = LoadedGroup { id: group, sole };
-            if !self.slot_fires(loaded_group, program, window, access.kind, filtered) {
-                continue;
-            }
-            let Some(sole) = sole else {
+        for slot in candidates.iter() {
+            let Some((group, program, _)) =
+                loaded.slots.get(slot.ordinal()).and_then(Option::as_ref)
+            else {
                 return declined;
             };
-            if fired.is_some() {
+            let Some(state) = self.group_state(*group).filter(|s| s.enabled > 0) else {
+                return declined;
+            };
+            if !(program.hardware_range().overlaps(&window)
+                && program.hardware_access().intersects(access.kind))
+            {
+                continue;
+            }
+            if fired.is_some() || !loaded.alone.contains(slot) {
                 return declined;
             }
-            fired = Some((group, sole));
+            fired = Some((slot, *group, state));
         }
-        let Some((group, sole)) = fired else {
+        let Some((slot, group, sole)) =
+            fired.and_then(|(slot, group, state)| Some((slot, group, self.known_sole(state)?)))
+        else {
             return declined;
         };
-        let Some(entry) = self.entry_at(sole).filter(|e| e.enabled) else {
+        // Its sole consumer is enabled, wants the hit after the access, and watches this
+        // privilege level (else hardware that filters privilege would not have matched).
+        let Some(entry) = self.entry_at(sole).filter(|e| {
+            e.enabled
+                && e.request.delivery() == Delivery::After
+                && e.request.privilege().intersects(frame.mode.privilege())
+        }) else {
             return declined;
         };
-        if entry.request.delivery() != Delivery::After {
-            return declined;
-        }
         let real = wants(&entry.request, access_range, access.kind, frame);
         let watched = entry.request.range();
         let id = self.id_of(sole);
 
-        // The general path's effects for this case, in its order.
-        for slot in unarmed.iter() {
-            context.uninstall(slot)?;
+        // The general path's effects for this case. The reported slots holding nothing are
+        // already empty, unless something wrote them behind this layer's back.
+        for empty in cause.slots.difference(loaded.occupied).iter() {
+            context.uninstall(empty)?;
         }
         if !real {
             self.stats.stray_hits += 1;
         }
-        for slot in self.slots_of_group(frame.cpu, group).iter() {
-            context.uninstall(slot)?;
-        }
+        context.uninstall(slot)?;
         self.stats.steps += 1;
         // Asked before this layer turns it on: on now means a debugger's.
         let debugger_stepping = context.single_step_enabled()?;
@@ -154,6 +154,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             hits: [None; MAX_HITS],
             debugger_stepping,
             enablings: self.enablings,
+            lone_slot: Some(slot),
         });
         if real && let Some(first) = step.hits.first_mut() {
             let hit = first.insert(PendingHit {

@@ -49,6 +49,17 @@ impl DisarmedGroups {
         self
     }
 
+    /// The group, when the set holds exactly one.
+    #[inline]
+    fn only(&self) -> Option<SlotGroupId> {
+        let [first, rest @ ..] = &self.0;
+        if rest.iter().all(Option::is_none) {
+            *first
+        } else {
+            None
+        }
+    }
+
     #[inline]
     fn contains(&self, group: SlotGroupId) -> bool {
         self.0.contains(&Some(group))
@@ -106,6 +117,10 @@ pub(super) struct PendingStep {
     pub(super) debugger_stepping: bool,
     /// [`Dispatcher::enablings`] when the step began.
     pub(super) enablings: u64,
+    /// The slot that held the step's only disarmed group alone on the CPU where it began:
+    /// completed there, the step re-arms that slot without a walk. `None` when it disarmed
+    /// more.
+    pub(super) lone_slot: Option<SlotId>,
 }
 
 impl PendingStep {
@@ -119,6 +134,7 @@ impl PendingStep {
     fn merged_with(mut self, later: Self) -> Self {
         self.disarmed = self.disarmed.union(later.disarmed);
         self.debugger_stepping |= later.debugger_stepping;
+        self.lone_slot = None;
         // `enablings` stays the earlier step's: a consumer enabled since may have missed
         // either match.
         for hit in later.hits.iter().flatten() {
@@ -742,6 +758,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             hits: [None; MAX_HITS],
             debugger_stepping: false,
             enablings: self.enablings,
+            lone_slot: None,
         };
         for index in real.iter().skip(MAX_HITS) {
             self.disable_with_event(index, DisableReason::InterlockFull, frame, sink);
@@ -927,7 +944,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             context.set_single_step(false)?;
         }
         // The task's only step is this one, and it is over.
-        self.reinstall(&step.disarmed, frame.task, frame.cpu, context)?;
+        self.rearm_step(step, frame.task, frame.cpu, context)?;
         let delivered = self.deliver_step_hits(step, frame, context, sink);
         self.stats.delivered_hits += delivered;
         Ok(())
@@ -1008,6 +1025,34 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             sink.deliver(&event);
         }
         delivered
+    }
+
+    /// Re-arm what `step` disarmed, now that it is over on `cpu`: its lone slot at once when
+    /// `cpu` still holds its one group there, alone, for `task` — else by the walk of
+    /// [`reinstall`](Self::reinstall), which does the same in general.
+    #[inline]
+    fn rearm_step<R>(
+        &self,
+        step: &PendingStep,
+        task: TaskId,
+        cpu: CpuId,
+        context: &mut R,
+    ) -> Result<(), R::Error>
+    where
+        R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
+    {
+        let lone = step.lone_slot.and_then(|slot| {
+            let loaded = self
+                .cpu_slots(cpu)
+                .filter(|loaded| loaded.task == Some(task) && loaded.alone.contains(slot))?;
+            let (group, _, image) = loaded.slots.get(slot.ordinal())?.as_ref()?;
+            (step.disarmed.only() == Some(*group)).then_some((slot, *group, *image))
+        });
+        match lone {
+            Some((slot, group, image)) if self.group_enabled(group) => context.install(slot, image),
+            Some(_) => Ok(()),
+            None => self.reinstall(&step.disarmed, task, cpu, context),
+        }
     }
 
     /// Install again the slots of `groups` on `cpu`, if `task` is the one switched in there,

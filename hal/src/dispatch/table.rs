@@ -98,6 +98,9 @@ pub(super) struct CpuSlots<A: DebugArchitecture> {
     pub(super) slots: [Option<LoadedProgram<A>>; SlotId::ORDINALS],
     /// The slots holding a program: the exception path walks these, not every ordinal.
     pub(super) occupied: SlotSet,
+    /// The occupied slots whose group holds no other slot of this CPU: disarming or
+    /// re-arming such a group is that one slot, with no walk for the rest of it.
+    pub(super) alone: SlotSet,
 }
 
 impl<A: DebugArchitecture> CpuSlots<A> {
@@ -106,7 +109,27 @@ impl<A: DebugArchitecture> CpuSlots<A> {
             task: None,
             slots: [None; SlotId::ORDINALS],
             occupied: SlotSet::EMPTY,
+            alone: SlotSet::EMPTY,
         }
+    }
+
+    /// The occupied slots whose group holds no other slot here.
+    fn slots_alone_in_group(&self) -> SlotSet {
+        let group_at = |slot: SlotId| {
+            self.slots
+                .get(slot.ordinal())
+                .and_then(Option::as_ref)
+                .map(|(group, _, _)| *group)
+        };
+        self.occupied
+            .iter()
+            .filter(|&slot| {
+                let group = group_at(slot);
+                self.occupied
+                    .iter()
+                    .all(|other| other == slot || group_at(other) != group)
+            })
+            .fold(SlotSet::EMPTY, SlotSet::with)
     }
 }
 
@@ -453,6 +476,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                 state.occupied = state.occupied.with(loaded.slot);
             }
         }
+        state.alone = state.slots_alone_in_group();
         if self.step_outdated(task, cpu)
             && let Some(step) = self.void_step(task)
         {
