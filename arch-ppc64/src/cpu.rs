@@ -284,7 +284,7 @@ impl DebugArchitecture for PowerCpu {
     /// The access rounded out to doublewords — or, before POWER10, a 16-byte access to
     /// quadwords ([`ProfileLimits::quadword_granule`](crate::ProfileLimits::quadword_granule)):
     /// the bytes a DABR/DAWR compares.
-    #[inline]
+    #[inline(always)]
     fn match_window(&self, access: &DecodedAccess) -> Option<AddressRange> {
         let granule = if access.size == 16 {
             self.profile.limits().quadword_granule

@@ -15,6 +15,7 @@ use crate::{
     PoolKind, RegisterAccess, SlotProgram, Timing,
 };
 
+use super::event::EventSink;
 use super::frame::{ExecutionMode, Resolution, ResumeAction, TrapFrame};
 use super::interlock::{
     Decoded, DisarmedGroups, MAX_HITS, PendingHit, PendingStep, first_overlap, read_old_values,
@@ -176,6 +177,58 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             action: ResumeAction::Step,
             claimed: true,
             foreign_single_step: false,
+        }))
+    }
+
+    /// Complete a trace's step in the common case: the only step in flight is the traced
+    /// task's, in the first place (where [`start_common_step`](Self::start_common_step) puts
+    /// it), with at most one hit. The general path's effects (`complete_step`), in its
+    /// order; the step is freed whatever happens. `None`: not the common case, nothing
+    /// changed.
+    #[inline(always)]
+    pub(super) fn complete_common_step<C, S>(
+        &mut self,
+        frame: &TrapFrame,
+        context: &mut C,
+        sink: &mut S,
+    ) -> Result<Option<Resolution>, C::Error>
+    where
+        C: RegisterAccess<Image = A::SlotImage, Status = A::Status> + ExceptionEnvironment,
+        S: EventSink,
+    {
+        let Some(step) = self
+            .pending
+            .first()
+            .and_then(Option::as_ref)
+            .filter(|step| {
+                self.stepping_tasks == 1
+                    && step.task == frame.task
+                    && step.hits.get(1).is_none_or(Option::is_none)
+            })
+        else {
+            return Ok(None);
+        };
+        let debugger_stepping = step.debugger_stepping;
+        let completed = (|| {
+            if !debugger_stepping {
+                context.set_single_step(false)?;
+            }
+            self.rearm_step(step, frame.task, frame.cpu, context)?;
+            let hit = step.hits.first().and_then(Option::as_ref);
+            Ok(hit.is_some_and(|hit| self.deliver_completed_hit(hit, frame, context, sink)))
+        })();
+        if let Some(place) = self.pending.first_mut() {
+            *place = None;
+        }
+        self.stepping_tasks = 0;
+        if completed? {
+            self.stats.delivered_hits += 1;
+        }
+        context.reset_status()?;
+        Ok(Some(Resolution {
+            action: ResumeAction::Resume,
+            claimed: true,
+            foreign_single_step: debugger_stepping,
         }))
     }
 }

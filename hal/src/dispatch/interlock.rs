@@ -270,6 +270,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         let cause = self.arch.decode_status(&status);
         if cause.single_step && cause.slots.is_empty() {
             // A trace and nothing else: the interlock's own, most often.
+            if let Some(resolution) = self.complete_common_step(frame, context, sink)? {
+                return Ok(resolution);
+            }
             let mut resolution = Resolution::UNCLAIMED;
             self.trace(frame, &mut resolution, context, sink)?;
             context.reset_status()?;
@@ -989,49 +992,67 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     {
         let mut delivered = 0;
         for hit in step.hits.iter().map_while(Option::as_ref) {
-            // The access happened where the step completed: a request whose scope does not
-            // cover this CPU (the task migrated while the step was pending) was not hit.
-            if self
-                .entry(hit.id)
-                .is_none_or(|e| !e.enabled || !e.request.scope().covers(frame.task, frame.cpu))
-            {
-                continue;
+            if self.deliver_completed_hit(hit, frame, context, sink) {
+                delivered += 1;
             }
-            let mut event = Event {
-                request: hit.id,
-                task: frame.task,
-                cpu: frame.cpu,
-                pc: frame.pc,
-                kind: EventKind::Hit(Hit {
-                    timing: Timing::After,
-                    access: Some(hit.access),
-                    address: Some(hit.address),
-                    values: None,
-                    iterations: None,
-                }),
-            };
-            if let (Some(before), EventKind::Hit(done)) = (&hit.values, &mut event.kind) {
-                let change = done.values.insert(ValueChange::EMPTY);
-                change.addr = before.addr;
-                change.set_len(u64::from(before.len));
-                change.truncated = before.truncated;
-                change.old_exact = true;
-                *change.old_buffer_mut() = before.old;
-                if let Ok(range) = AddressRange::new(before.addr, u64::from(before.len)) {
-                    read_prefix(context, range, change.new_buffer_mut());
-                }
-            }
-            delivered += 1;
-            sink.deliver(&event);
         }
         delivered
+    }
+
+    /// Deliver one hit of a completed step, the access done, unless its consumer was
+    /// disabled meanwhile or does not cover the CPU the step completed on (the task migrated
+    /// while the step was pending: the access happened there). Returns whether it did.
+    #[inline(always)]
+    pub(super) fn deliver_completed_hit<C, S>(
+        &self,
+        hit: &PendingHit,
+        frame: &TrapFrame,
+        context: &mut C,
+        sink: &mut S,
+    ) -> bool
+    where
+        C: ExceptionEnvironment,
+        S: EventSink,
+    {
+        if self
+            .entry(hit.id)
+            .is_none_or(|e| !e.enabled || !e.request.scope().covers(frame.task, frame.cpu))
+        {
+            return false;
+        }
+        let mut event = Event {
+            request: hit.id,
+            task: frame.task,
+            cpu: frame.cpu,
+            pc: frame.pc,
+            kind: EventKind::Hit(Hit {
+                timing: Timing::After,
+                access: Some(hit.access),
+                address: Some(hit.address),
+                values: None,
+                iterations: None,
+            }),
+        };
+        if let (Some(before), EventKind::Hit(done)) = (&hit.values, &mut event.kind) {
+            let change = done.values.insert(ValueChange::EMPTY);
+            change.addr = before.addr;
+            change.set_len(u64::from(before.len));
+            change.truncated = before.truncated;
+            change.old_exact = true;
+            *change.old_buffer_mut() = before.old;
+            if let Ok(range) = AddressRange::new(before.addr, u64::from(before.len)) {
+                read_prefix(context, range, change.new_buffer_mut());
+            }
+        }
+        sink.deliver(&event);
+        true
     }
 
     /// Re-arm what `step` disarmed, now that it is over on `cpu`: its lone slot at once when
     /// `cpu` still holds its one group there, alone, for `task` — else by the walk of
     /// [`reinstall`](Self::reinstall), which does the same in general.
     #[inline]
-    fn rearm_step<R>(
+    pub(super) fn rearm_step<R>(
         &self,
         step: &PendingStep,
         task: TaskId,
