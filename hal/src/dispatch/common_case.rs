@@ -70,6 +70,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             return Ok(NOT_YET);
         };
         let candidates = cause.slots.intersection(loaded.occupied);
+        let loaded_load = loaded.load;
         if candidates.is_empty() {
             return Ok(NOT_YET);
         }
@@ -155,7 +156,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             hits: [None; MAX_HITS],
             debugger_stepping,
             enablings: self.enablings,
-            lone_slot: Some(slot),
+            lone_slot: Some((slot, loaded_load)),
         });
         if real && let Some(first) = step.hits.first_mut() {
             let hit = first.insert(PendingHit {

@@ -49,17 +49,6 @@ impl DisarmedGroups {
         self
     }
 
-    /// The group, when the set holds exactly one.
-    #[inline]
-    fn only(&self) -> Option<SlotGroupId> {
-        let [first, rest @ ..] = &self.0;
-        if rest.iter().all(Option::is_none) {
-            *first
-        } else {
-            None
-        }
-    }
-
     #[inline]
     fn contains(&self, group: SlotGroupId) -> bool {
         self.0.contains(&Some(group))
@@ -117,10 +106,10 @@ pub(super) struct PendingStep {
     pub(super) debugger_stepping: bool,
     /// [`Dispatcher::enablings`] when the step began.
     pub(super) enablings: u64,
-    /// The slot that held the step's only disarmed group alone on the CPU where it began:
-    /// completed there, the step re-arms that slot without a walk. `None` when it disarmed
-    /// more.
-    pub(super) lone_slot: Option<SlotId>,
+    /// The slot that held the step's only disarmed group alone on the CPU where it began,
+    /// and that CPU's [`load`](super::table::CpuSlots::load) then: completed under the same
+    /// load, the step re-arms that slot without a walk. `None` when it disarmed more.
+    pub(super) lone_slot: Option<(SlotId, u64)>,
 }
 
 impl PendingStep {
@@ -1049,9 +1038,9 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     }
 
     /// Re-arm what `step` disarmed, now that it is over on `cpu`: its lone slot at once when
-    /// `cpu` still holds its one group there, alone, for `task` — else by the walk of
+    /// `cpu` has not been switched since the step began — else by the walk of
     /// [`reinstall`](Self::reinstall), which does the same in general.
-    #[inline]
+    #[inline(always)]
     pub(super) fn rearm_step<R>(
         &self,
         step: &PendingStep,
@@ -1062,12 +1051,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     where
         R: RegisterAccess<Image = A::SlotImage, Status = A::Status>,
     {
-        let lone = step.lone_slot.and_then(|slot| {
-            let loaded = self
-                .cpu_slots(cpu)
-                .filter(|loaded| loaded.task == Some(task) && loaded.alone.contains(slot))?;
+        // The same load (no switch-in since, on this CPU: load counts are unique) holds the
+        // same task, and the group alone in the same slot.
+        let lone = step.lone_slot.and_then(|(slot, load)| {
+            let loaded = self.cpu_slots(cpu).filter(|loaded| loaded.load == load)?;
             let (group, _, image) = loaded.slots.get(slot.ordinal())?.as_ref()?;
-            (step.disarmed.only() == Some(*group)).then_some((slot, *group, *image))
+            Some((slot, *group, *image))
         });
         match lone {
             Some((slot, group, image)) if self.group_enabled(group) => context.install(slot, image),

@@ -101,6 +101,8 @@ pub(super) struct CpuSlots<A: DebugArchitecture> {
     /// The occupied slots whose group holds no other slot of this CPU: disarming or
     /// re-arming such a group is that one slot, with no walk for the rest of it.
     pub(super) alone: SlotSet,
+    /// Which switch-in loaded this (unique across CPUs: [`Dispatcher::loads`]).
+    pub(super) load: u64,
 }
 
 impl<A: DebugArchitecture> CpuSlots<A> {
@@ -110,6 +112,7 @@ impl<A: DebugArchitecture> CpuSlots<A> {
             slots: [None; SlotId::ORDINALS],
             occupied: SlotSet::EMPTY,
             alone: SlotSet::EMPTY,
+            load: 0,
         }
     }
 
@@ -172,6 +175,8 @@ pub struct Dispatcher<
     /// entry keeps the count of its own last time, and each pending step the count when it
     /// began.
     pub(super) enablings: u64,
+    /// Counts switch-ins; each CPU's loaded state keeps the count of its own last one.
+    pub(super) loads: u64,
     /// Events waiting for their task's return to user mode, in arrival order.
     pub(super) held: [Option<Event>; MAX_HELD],
     /// Per task, the last `rep` position a data trap interrupted (x86 fast strings).
@@ -212,6 +217,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             stats: Statistics::default(),
             stepping_tasks: 0,
             enablings: 0,
+            loads: 0,
             forbidden: ForbiddenRanges::new(),
             held: [None; MAX_HELD],
             strings: StringWindows::new(),
@@ -477,6 +483,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
             }
         }
         state.alone = state.slots_alone_in_group();
+        self.loads += 1;
+        state.load = self.loads;
         if self.step_outdated(task, cpu)
             && let Some(step) = self.void_step(task)
         {
