@@ -1,14 +1,16 @@
-//! The common case of a trigger-before data match (PPC64 DSI), started without the general
-//! path's sets and tables: one slot fires, its group has one consumer that wants the hit
-//! after the access, and no step is in flight anywhere — the DSI of a continuous consumer
-//! watching one range. The general path spent most of its instructions there on generality
-//! (owner lists, merging with a pending step, a step record built and moved).
+//! The common case of the trigger-before interlock (PPC64): a DSI where one armed slot fires,
+//! alone in its group, whose one consumer wants the hit after the access, with no step in
+//! flight anywhere — the DSI of a continuous consumer watching a range — and the trace that
+//! completes that step. Both run without the general path's sets and walks (owner lists,
+//! merging with a pending step, a search of the pending table, a walk of the loaded slots to
+//! re-arm), which cost most of its instructions there.
 //!
-//! The rules are the general path's, shared with it ([`wants`], [`Dispatcher::slot_fires`],
-//! [`read_old_values`]); this file only decides when they reduce to one slot and one consumer,
-//! and declines everything else before it changes anything. The differential tests run both
-//! paths against the reference model: every case the common case takes there, the general
-//! path took before it existed.
+//! The rules are the general path's, shared with it where they are more than a line
+//! ([`wants`], [`read_old_values`], [`first_overlap`], `rearm_step`, `deliver_completed_hit`);
+//! this file only decides when they reduce to one slot and one consumer, and declines
+//! everything else before it changes anything. The differential tests run both paths
+//! against the reference model: every case the common case takes there, the general path
+//! took before it existed.
 
 use crate::{
     AccessClass, AddressRange, DebugArchitecture, Delivery, ExceptionCause, ExceptionEnvironment,
