@@ -38,11 +38,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     Dispatcher<A, REQUESTS, TASKS, CPUS>
 {
     /// Start the interlock for a DSI in the common case: user mode, no step pending for any
-    /// task, every reported slot a data slot, exactly one of the armed ones fires on the
-    /// decoded (plain) access, and its group's sole consumer is enabled and wants delivery
+    /// task, every reported slot a data slot, every one holding a program armed, exactly one
+    /// of them firing on the decoded (plain) access and holding its group alone, and that
+    /// group's sole consumer enabled, watching this privilege level and wanting delivery
     /// `after`. Whether that consumer wants these very bytes decides between a hit and a
-    /// stray; either way the instruction is stepped with the group disarmed, as the general
-    /// path does.
+    /// stray; either way the instruction is stepped with the slot disarmed, as the general
+    /// path does, and the step remembers the slot and the CPU's load for the trace.
     ///
     /// Everything else is declined before any register, statistic or table changes.
     pub(super) fn start_common_step<C>(

@@ -1131,7 +1131,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 
     /// The privilege level of `mode`, when the hardware filters it (PPC64 PR/PNH/HYP): then
     /// a slot whose consumers exclude it did not match, whatever its range says.
-    pub(super) fn hardware_filtered(&self, mode: ExecutionMode) -> Option<PrivilegeFilter> {
+    fn hardware_filtered(&self, mode: ExecutionMode) -> Option<PrivilegeFilter> {
         let privilege = mode.privilege();
         self.arch
             .capabilities()
@@ -1144,7 +1144,7 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
     /// match window is `window`; `filtered` as [`hardware_filtered`](Self::hardware_filtered)
     /// gives it.
     #[inline(always)]
-    pub(super) fn slot_fires(
+    fn slot_fires(
         &self,
         group: LoadedGroup,
         program: &A::Program,
