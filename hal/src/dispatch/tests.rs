@@ -11,6 +11,8 @@ use crate::{
     SlotProgram, SlotSet, StringProgress, TaskId, Timing,
 };
 
+mod common_case;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ToyProgram {
     range: AddressRange,
@@ -41,6 +43,9 @@ enum ToyStatus {
 
 struct ToyArch {
     capabilities: Capabilities,
+    /// Plan a range in doubleword pieces, one slot each (so one request can hold a group of
+    /// two slots), instead of one slot for the whole range.
+    split_doublewords: bool,
 }
 
 const POOLS: &[SlotPool] = &[SlotPool {
@@ -66,6 +71,15 @@ impl ToyArch {
                 hardware_privileges: PrivilegeFilter::all(),
                 read_only_data: true,
             },
+            split_doublewords: false,
+        }
+    }
+
+    /// Trigger-before, planning each doubleword of a range in a slot of its own.
+    fn splitting() -> Self {
+        Self {
+            split_doublewords: true,
+            ..Self::new(Timing::Before)
         }
     }
 }
@@ -90,10 +104,19 @@ impl DebugArchitecture for ToyArch {
             .rounded_out(self.capabilities.granularity)
             .ok_or(RequestError::RangeWraps { addr: 0, len: 0 })?;
         let mut plan = Plan::new();
-        plan.push(ToyProgram {
-            range,
-            access: request.access(),
-        })?;
+        let piece = if self.split_doublewords {
+            8
+        } else {
+            range.len()
+        };
+        let mut start = range.start();
+        while start < range.end() {
+            plan.push(ToyProgram {
+                range: AddressRange::new(start, piece.min(range.end() - start))?,
+                access: request.access(),
+            })?;
+            start += piece;
+        }
         Ok(plan)
     }
     fn encode(&self, _slot: SlotId, program: &ToyProgram) -> Result<ToyProgram, RequestError> {
