@@ -937,6 +937,46 @@ fn stopped_again_on_another_cpu_merges_the_step() {
     assert_eq!(events.len(), 2, "{events:?}");
 }
 
+/// Both user tasks stop between a hit and its step, each on its own CPU, before either step
+/// completes: two steps in flight at once. The HAL's common case handles a DSI only when no
+/// step is in flight; one that ran anyway put its step over the other task's, whose hit was
+/// then lost. Mutation testing found no random case that noticed.
+#[test]
+fn two_tasks_with_steps_in_flight_at_once_each_get_their_hit() {
+    let ops = [Op::Store {
+        size: Size::B4,
+        reg: 0,
+        off: 0,
+    }];
+    let continuous = |task| RequestSpec {
+        delivery: Some(Delivery::After),
+        ..watch(task, 0, 8, AccessKind::WRITE, ScopeChoice::All)
+    };
+    let faults = [
+        Fault::RunUntilStepPending {
+            task: 0,
+            cpu: 0,
+            steps: 20,
+        },
+        Fault::RunUntilStepPending {
+            task: 1,
+            cpu: 1,
+            steps: 20,
+        },
+    ];
+    let (events, stats) = check(
+        CpuProfile::POWER10,
+        2,
+        Mode::Supervisor,
+        &ops,
+        &[continuous(0), continuous(1)],
+        &faults,
+    )
+    .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(stats.steps, 2);
+}
+
 /// PPC64 hardware filters privilege: a kernel-only watch on a doubleword a user access
 /// touches did not match, so it is neither fired nor a stray.
 #[test]
