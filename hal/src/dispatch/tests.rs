@@ -974,6 +974,56 @@ fn a_debuggers_single_step_over_an_interlocked_store_is_still_reported() {
     assert!(r.claimed && !r.foreign_single_step && !cpu.regs.single_step);
 }
 
+#[test]
+fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
+    // The debugger steps the task; its store stops on CPU 0, the task moves to CPU 1 before
+    // the step, where a CPU-bound watch stops the same store again: one step for both, and
+    // its trace is still the debugger's stop.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let everywhere = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    let on_cpu1 = request(0x1010, 8, Scope::Cpu(CPU1))
+        .delivery(Delivery::After)
+        .sharing(crate::Sharing::Exclusive)
+        .build()
+        .unwrap();
+    let on_cpu1 = d.register(on_cpu1, &mut cpu.env).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.regs.single_step = true;
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+
+    let mut regs1 = ToyRegs {
+        single_step: true, // the task's own state moves with it
+        ..ToyRegs::default()
+    };
+    d.switch_in(T1, CPU1, &mut regs1).unwrap();
+    let mut on_cpu1_cpu = ToyCpu {
+        regs: regs1,
+        env: cpu.env,
+    };
+    let there = |pc| TrapFrame {
+        cpu: CPU1,
+        ..frame(pc, ExecutionMode::User)
+    };
+    let r = d.handle_exception(&there(0x400), dsi, &mut on_cpu1_cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    assert_eq!(d.statistics().steps, 2);
+    on_cpu1_cpu.env.perform(0x42);
+    let r = d
+        .handle_exception(&there(0x404), ToyStatus::Trace, &mut on_cpu1_cpu, &mut sink)
+        .unwrap();
+    assert!(
+        r.claimed && r.foreign_single_step,
+        "the merged step's trace is the debugger's stop too"
+    );
+    assert!(on_cpu1_cpu.regs.single_step, "the debugger's step stays on");
+    let delivered: std::vec::Vec<RequestId> = sink.0.iter().map(|e| e.request).collect();
+    assert_eq!(delivered, [everywhere, on_cpu1]);
+}
+
 /// x86 fast strings: a data trap inside a `rep` names the iterations since the task's previous
 /// trap in the same instruction; a trap anywhere else, a PC change by the kernel, or a trap
 /// at another instruction starts over.
