@@ -188,18 +188,15 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
 {
     /// Every consumer of the groups loaded in `slots` of `cpu`, each once, in request order,
     /// into `owners` (filled in place: returned by value, the small array would be stored
-    /// piecewise and reloaded whole, a store-forwarding stall on the exception path); returns
-    /// how many of `slots` hold no group.
-    fn consumers_in(&self, cpu: CpuId, slots: SlotSet, owners: &mut Owners<REQUESTS>) -> u64 {
-        let mut unowned = 0;
+    /// piecewise and reloaded whole, a store-forwarding stall on the exception path). Callers
+    /// pass armed slots, which all hold a group.
+    fn consumers_in(&self, cpu: CpuId, slots: SlotSet, owners: &mut Owners<REQUESTS>) {
         for slot in slots.iter() {
-            match self.loaded_group(cpu, slot) {
-                Some(group) => self.add_consumers(group, owners),
-                None => unowned += 1,
+            if let Some(group) = self.loaded_group(cpu, slot) {
+                self.add_consumers(group, owners);
             }
         }
         owners.sort();
-        unowned
     }
 
     /// Add the consumers of one loaded group: its sole consumer when the dispatcher knows
@@ -656,13 +653,8 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
         };
 
         let mut owners = Owners::new();
-        let unowned = if explained {
-            self.consumers_in(frame.cpu, fired, &mut owners)
-        } else {
-            0
-        };
         if explained {
-            self.stats.stray_hits += unowned;
+            self.consumers_in(frame.cpu, fired, &mut owners);
         } else {
             // No armed slot explains the match (stale state, uninstalled by the caller, or
             // hardware and decoder disagree): one stray, whatever the fallback disarms.

@@ -975,6 +975,65 @@ fn a_debuggers_single_step_over_an_interlocked_store_is_still_reported() {
 }
 
 #[test]
+fn a_match_no_armed_slot_explains_is_one_stray_and_still_stepped() {
+    // The decoder names an access the armed slot does not cover (hardware and decoder
+    // disagree): nothing is delivered, and the step runs with the candidates disarmed so the
+    // instruction cannot re-fire forever.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1040, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    assert_eq!(d.statistics().stray_hits, 1);
+    assert!(cpu.regs.installed[0].is_none(), "disarmed for the step");
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    assert!(sink.0.is_empty());
+    assert!(cpu.regs.installed[0].is_some(), "re-armed after it");
+}
+
+#[test]
+fn a_request_enabled_for_another_task_leaves_a_pending_step_alone() {
+    // A step starts over at the next switch-in only if a request that covers the task there
+    // was enabled meanwhile (it must see the access too); one for another task changes
+    // nothing.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+
+    let elsewhere = request(0x1040, 8, Scope::Task(T2)).build().unwrap();
+    d.register(elsewhere, &mut cpu.env).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap(); // back from an interrupt
+    assert_eq!(d.pending_step(T1), Some(0x400));
+    assert_eq!(d.statistics().cancelled_steps, 0);
+    assert!(cpu.regs.single_step && cpu.regs.installed[0].is_none());
+
+    cpu.env.perform(0x24);
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].request, id);
+}
+
+#[test]
 fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
     // The debugger steps the task; its store stops on CPU 0, the task moves to CPU 1 before
     // the step, where a CPU-bound watch stops the same store again: one step for both, and
@@ -1022,6 +1081,7 @@ fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
     assert!(on_cpu1_cpu.regs.single_step, "the debugger's step stays on");
     let delivered: std::vec::Vec<RequestId> = sink.0.iter().map(|e| e.request).collect();
     assert_eq!(delivered, [everywhere, on_cpu1]);
+    assert_eq!(d.stepping_tasks, 0, "no step in flight is left counted");
 }
 
 /// x86 fast strings: a data trap inside a `rep` names the iterations since the task's previous
