@@ -58,6 +58,13 @@ impl DisarmedGroups {
         other.iter().fold(self, Self::with)
     }
 
+    /// The groups of `self` that `other` does not hold.
+    fn without(self, other: &Self) -> Self {
+        self.iter()
+            .filter(|group| !other.contains(*group))
+            .fold(Self::NONE, Self::with)
+    }
+
     fn iter(&self) -> impl Iterator<Item = SlotGroupId> + '_ {
         self.0.iter().flatten().copied()
     }
@@ -790,9 +797,12 @@ impl<A: DebugArchitecture, const REQUESTS: usize, const TASKS: usize, const CPUS
                     step = previous.merged_with(step);
                 } else {
                     // The PC moved without cancel_step: the old step is void (its access
-                    // never completed).
+                    // never completed), and what it disarmed is armed again — but for what
+                    // this step disarms — as cancel_step would have.
                     self.stats.cancelled_steps += 1;
                     step.debugger_stepping = previous.debugger_stepping;
+                    let rearmed = previous.disarmed.without(&step.disarmed);
+                    self.reinstall(&rearmed, frame.task, frame.cpu, context)?;
                 }
                 // Single-stepping is on now because the earlier step turned it on: whether a
                 // debugger's stepping is under it was recorded then. (Read again here, the

@@ -1034,6 +1034,76 @@ fn a_request_enabled_for_another_task_leaves_a_pending_step_alone() {
 }
 
 #[test]
+fn a_step_whose_instruction_was_left_is_void_when_the_next_one_stops() {
+    // The kernel moved the PC (to a signal handler, say) without `cancel_step`, and the new
+    // code stops on another watch: the stepped access never happened, so its hit is dropped
+    // and the step counted as cancelled; both watches are armed again after the new step.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    let handlers = watch(&mut d, &mut cpu.env, 0x1030, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+
+    cpu.env.access = Some(write_access(0x1034, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1034 };
+    let r = d.handle_exception(&frame(0x900, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    assert_eq!(d.statistics().cancelled_steps, 1);
+    assert_eq!(d.pending_step(T1), Some(0x900));
+    cpu.env.perform(0x71);
+    d.handle_exception(
+        &frame(0x904, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    let [event] = sink.0.as_slice() else {
+        panic!("one hit, the completed access's: {:?}", sink.0);
+    };
+    assert_eq!(event.request, handlers);
+    assert!(
+        cpu.regs.installed.iter().all(Option::is_some),
+        "{:?}",
+        cpu.regs.installed
+    );
+}
+
+#[test]
+fn a_debuggers_single_step_is_kept_when_the_general_path_steps() {
+    // A group of two slots is the general path's; it too must notice the debugger's step.
+    let mut d = Toy::new(ToyArch::splitting());
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1014, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.regs.single_step = true;
+    cpu.env.access = Some(write_access(0x1016, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1016 };
+    let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
+    assert_eq!(r.unwrap().action, ResumeAction::Step);
+    assert!(
+        d.pending[0].as_ref().is_some_and(|s| s.lone_slot.is_none()),
+        "the general path's step"
+    );
+    cpu.env.perform(0x13);
+    let r = d
+        .handle_exception(
+            &frame(0x404, ExecutionMode::User),
+            ToyStatus::Trace,
+            &mut cpu,
+            &mut sink,
+        )
+        .unwrap();
+    assert!(r.claimed && r.foreign_single_step && cpu.regs.single_step);
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(d.stepping_tasks, 0);
+}
+
+#[test]
 fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
     // The debugger steps the task; its store stops on CPU 0, the task moves to CPU 1 before
     // the step, where a CPU-bound watch stops the same store again: one step for both, and
