@@ -209,3 +209,23 @@ fn a_hit_in_a_group_of_two_slots_disarms_the_whole_group_for_the_step() {
     assert_eq!(sink.0[0].request, id);
     assert!(cpu.regs.installed.iter().all(Option::is_some));
 }
+
+#[test]
+fn a_watch_disabled_during_its_step_is_neither_re_armed_nor_delivered() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&user(T1, CPU0, 0x400), dsi, &mut cpu, &mut sink)
+        .unwrap();
+    assert!(d.pending[0].as_ref().is_some_and(|s| s.lone_slot.is_some()));
+
+    d.disable(id).unwrap();
+    cpu.env.perform(0x29);
+    trace(&mut d, T1, &mut cpu, CPU0, &mut sink);
+    assert!(sink.0.is_empty());
+    assert_eq!(cpu.regs.installed[0], None, "its slot stays disarmed");
+    assert!(!cpu.regs.single_step);
+}
