@@ -1104,6 +1104,29 @@ fn a_debuggers_single_step_is_kept_when_the_general_path_steps() {
 }
 
 #[test]
+fn a_watch_disabled_during_a_step_of_its_group_of_two_slots_is_not_re_armed() {
+    let mut d = Toy::new(ToyArch::splitting());
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let id = watch(&mut d, &mut cpu.env, 0x1014, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1016, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1016 };
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+    d.disable(id).unwrap();
+    cpu.env.perform(0x3C);
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    assert!(sink.0.is_empty());
+    assert_eq!(cpu.regs.installed, [None, None]);
+}
+
+#[test]
 fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
     // The debugger steps the task; its store stops on CPU 0, the task moves to CPU 1 before
     // the step, where a CPU-bound watch stops the same store again: one step for both, and
