@@ -1127,6 +1127,46 @@ fn a_watch_disabled_during_a_step_of_its_group_of_two_slots_is_not_re_armed() {
 }
 
 #[test]
+fn a_write_over_exactly_the_value_buffer_is_complete_and_one_more_byte_is_truncated() {
+    // A cache-block zeroing (`dcbz`, 128 bytes) over a 64-byte watch: the values carry all 64
+    // bytes, so they are not truncated; over a 72-byte watch they carry the first 64 only.
+    for (addr, len, truncated) in [(0x1040, 64, false), (0x1030, 72, true)] {
+        let mut d = Toy::new(ToyArch::new(Timing::Before));
+        let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+        let request = request(addr, len, Scope::Task(T1))
+            .delivery(Delivery::After)
+            .build()
+            .unwrap();
+        d.register(request, &mut cpu.env).unwrap();
+        d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+        cpu.env.access = Some(write_access(0x1000, 128, AccessClass::Plain));
+        let dsi = ToyStatus::DataMatch { dar: 0x1000 };
+        d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+            .unwrap();
+        cpu.env.perform(0);
+        d.handle_exception(
+            &frame(0x404, ExecutionMode::User),
+            ToyStatus::Trace,
+            &mut cpu,
+            &mut sink,
+        )
+        .unwrap();
+        let EventKind::Hit(hit) = sink.0[0].kind else {
+            panic!("expected a hit")
+        };
+        let values = hit.values.unwrap();
+        assert_eq!(values.truncated, truncated, "{len}-byte watch");
+        assert_eq!(values.old().len(), 64);
+        assert_eq!(
+            u64::from(values.old()[0]),
+            addr - 0x1000,
+            "its first byte, before"
+        );
+        assert!(values.new_value().iter().all(|&b| b == 0), "zeroed");
+    }
+}
+
+#[test]
 fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
     // The debugger steps the task; its store stops on CPU 0, the task moves to CPU 1 before
     // the step, where a CPU-bound watch stops the same store again: one step for both, and
