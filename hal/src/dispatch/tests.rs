@@ -819,6 +819,30 @@ fn a_step_pending_across_migration_disarms_the_group_wherever_it_lands() {
 }
 
 #[test]
+fn a_moved_watch_is_installed_at_its_new_address_at_the_next_switch_in() {
+    // Its slot group may stay the same; the image must not (switch-in keeps an image only
+    // for the same group with the same program).
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let mut cpu = ToyCpu::new();
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let moved = request(0x1030, 8, Scope::Task(T1))
+        .delivery(Delivery::After)
+        .build()
+        .unwrap();
+    d.modify(id, moved, &mut cpu.env).unwrap();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let installed: std::vec::Vec<u64> = cpu
+        .regs
+        .installed
+        .iter()
+        .flatten()
+        .map(|program| program.range.start())
+        .collect();
+    assert_eq!(installed, [0x1030]);
+}
+
+#[test]
 fn a_refused_modify_keeps_the_old_request_armed() {
     let mut d = Toy::new(ToyArch::new(Timing::Before));
     let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
