@@ -46,6 +46,8 @@ struct ToyArch {
     /// Plan a range in doubleword pieces, one slot each (so one request can hold a group of
     /// two slots), instead of one slot for the whole range.
     split_doublewords: bool,
+    /// How many images were encoded.
+    encodes: core::cell::Cell<u32>,
 }
 
 const POOLS: &[SlotPool] = &[SlotPool {
@@ -72,6 +74,7 @@ impl ToyArch {
                 read_only_data: true,
             },
             split_doublewords: false,
+            encodes: core::cell::Cell::new(0),
         }
     }
 
@@ -120,6 +123,7 @@ impl DebugArchitecture for ToyArch {
         Ok(plan)
     }
     fn encode(&self, _slot: SlotId, program: &ToyProgram) -> Result<ToyProgram, RequestError> {
+        self.encodes.set(self.encodes.get() + 1);
         Ok(*program)
     }
     fn decode_status(&self, status: &ToyStatus) -> ExceptionCause {
@@ -840,6 +844,34 @@ fn a_moved_watch_is_installed_at_its_new_address_at_the_next_switch_in() {
         .map(|program| program.range.start())
         .collect();
     assert_eq!(installed, [0x1030]);
+}
+
+#[test]
+fn switching_in_again_keeps_the_images_of_unchanged_slots() {
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let mut cpu = ToyCpu::new();
+    let id = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    watch(&mut d, &mut cpu.env, 0x1030, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    let first = d.arch.encodes.get();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert_eq!(
+        d.arch.encodes.get(),
+        first,
+        "nothing changed: nothing encoded again"
+    );
+    let moved = request(0x1050, 8, Scope::Task(T1))
+        .delivery(Delivery::After)
+        .build()
+        .unwrap();
+    d.modify(id, moved, &mut cpu.env).unwrap();
+    let before = d.arch.encodes.get();
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    assert_eq!(
+        d.arch.encodes.get(),
+        before + 1,
+        "only the moved watch's slot"
+    );
 }
 
 #[test]
