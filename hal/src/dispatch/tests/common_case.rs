@@ -229,3 +229,32 @@ fn a_watch_disabled_during_its_step_is_neither_re_armed_nor_delivered() {
     assert_eq!(cpu.regs.installed[0], None, "its slot stays disarmed");
     assert!(!cpu.regs.single_step);
 }
+
+#[test]
+fn an_exception_with_no_debug_cause_leaves_a_pending_step_alone() {
+    // The stepped store takes a page fault first (a DSI without the match bit: no debug
+    // cause). It is not the trace: the step stays pending and nothing is delivered yet.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    watch(&mut d, &mut cpu.env, 0x1010, 4, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&user(T1, CPU0, 0x400), dsi, &mut cpu, &mut sink)
+        .unwrap();
+
+    let no_cause = ToyStatus::Exact {
+        slots: 0,
+        single_step: false,
+    };
+    let r = d
+        .handle_exception(&user(T1, CPU0, 0x400), no_cause, &mut cpu, &mut sink)
+        .unwrap();
+    assert!(!r.claimed);
+    assert_eq!(d.pending_step(T1), Some(0x400));
+    assert!(sink.0.is_empty());
+
+    cpu.env.perform(0x61);
+    trace(&mut d, T1, &mut cpu, CPU0, &mut sink);
+    assert_eq!(sink.0.len(), 1);
+}
