@@ -1119,6 +1119,56 @@ fn instruction_breakpoint_on_an_emulated_instruction_still_reports() {
     );
 }
 
+/// The same emulated store with the CIABR on the *next* instruction: the emulation reports
+/// no instruction hit of its own; the CIABR hit comes from the hardware, one instruction
+/// later. (A mutant that took any armed CIABR for a match of the emulated instruction went
+/// unnoticed before this test.)
+#[test]
+fn an_emulated_instruction_reports_no_breakpoint_set_elsewhere() {
+    let ops = [
+        Op::Stxv { vreg: 0, off: 32 },
+        Op::Compute { reg: 0, imm: 1 },
+    ];
+    let kernel = PrivilegeFilter::KERNEL;
+    let ciabr = RequestSpec {
+        target: Target::Code { index: 1 },
+        len: 4,
+        access: AccessKind::EXECUTE,
+        privilege: kernel,
+        delivery: None,
+        scope: ScopeChoice::All,
+    };
+    let data = RequestSpec {
+        privilege: kernel,
+        ..watch(2, 32, 8, AccessKind::WRITE, ScopeChoice::Task(2))
+    };
+    let (events, _) = check(
+        CpuProfile::POWER10,
+        2,
+        Mode::Supervisor,
+        &ops,
+        &[ciabr, data],
+        &[],
+    )
+    .unwrap();
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| match e.happened {
+            Happened::Hit { access, .. } => (e.task.0, e.pc, access),
+            Happened::Disabled(_) => panic!("{e:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (PRIVILEGED_TASK, CODE, Some(AccessKind::WRITE)),
+            // CIABR reports the instruction at CODE + 4 once it completed: the trap
+            // frame's PC is the next one.
+            (PRIVILEGED_TASK, CODE + 8, Some(AccessKind::EXECUTE)),
+        ]
+    );
+}
+
 /// Found by CI's random run (seed committed in the regressions file): a `dcbz` matches, its
 /// step starts (single-stepping on), and the same instruction matches again before the step
 /// completes. The merged step read single-stepping as on and took it for a debugger's, so it
