@@ -530,6 +530,7 @@ fn store_conditional_disables_with_an_event() {
         EventKind::Disabled(DisableReason::AtomicReservation)
     );
     assert!(!d.is_enabled(id) && !cpu.regs.single_step);
+    assert_eq!(d.statistics().disabled, 1);
 }
 
 #[test]
@@ -573,6 +574,49 @@ fn kernel_mode_hits_are_emulated_and_delivered_at_once() {
     };
     assert_eq!(hit.values.unwrap().new_value(), &[0xEE, 0xEE]);
     assert!(cpu.regs.installed[0].is_some() && !cpu.regs.single_step);
+}
+
+#[test]
+fn a_kernel_hit_between_a_user_hit_and_its_step_re_arms_only_its_own_watch() {
+    // An interrupt comes between the user store's DSI and its step, and the handler's store
+    // hits another watch: emulated at once, that watch is armed again; the user step's watch
+    // stays disarmed until its trace.
+    let mut d = Toy::new(ToyArch::new(Timing::Before));
+    let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+    let user = watch(&mut d, &mut cpu.env, 0x1010, 8, Delivery::After);
+    let kernel = watch(&mut d, &mut cpu.env, 0x1030, 8, Delivery::After);
+    d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1010 };
+    d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink)
+        .unwrap();
+
+    cpu.env.access = Some(write_access(0x1030, 2, AccessClass::Plain));
+    let dsi = ToyStatus::DataMatch { dar: 0x1030 };
+    let r = d.handle_exception(
+        &frame(0x8000, ExecutionMode::Kernel),
+        dsi,
+        &mut cpu,
+        &mut sink,
+    );
+    assert_eq!(r.unwrap().action, ResumeAction::Resume);
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].request, kernel);
+    assert!(cpu.regs.installed[0].is_none() && cpu.regs.installed[1].is_some());
+    assert_eq!(d.pending_step(T1), Some(0x400));
+
+    cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
+    cpu.env.perform(0x5E);
+    d.handle_exception(
+        &frame(0x404, ExecutionMode::User),
+        ToyStatus::Trace,
+        &mut cpu,
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!(sink.0.len(), 2);
+    assert_eq!(sink.0[1].request, user);
+    assert!(cpu.regs.installed.iter().all(Option::is_some));
 }
 
 #[test]
