@@ -1267,6 +1267,40 @@ fn a_write_over_exactly_the_value_buffer_is_complete_and_one_more_byte_is_trunca
 }
 
 #[test]
+fn trap_after_values_over_exactly_64_bytes_are_complete_and_over_more_truncated() {
+    // The old value is the last one observed; the new one is read at the trap.
+    for (len, truncated) in [(64, false), (72, true)] {
+        let mut d = Toy::new(ToyArch::new(Timing::After));
+        let (mut cpu, mut sink) = (ToyCpu::new(), Collected::default());
+        let request = request(0x1000, len, Scope::Task(T1))
+            .delivery(Delivery::After)
+            .build()
+            .unwrap();
+        d.register(request, &mut cpu.env).unwrap();
+        d.switch_in(T1, CPU0, &mut cpu.regs).unwrap();
+        cpu.env.memory[0] = 0xF0;
+        let status = ToyStatus::Exact {
+            slots: 0b1,
+            single_step: false,
+        };
+        d.handle_exception(
+            &frame(0x404, ExecutionMode::User),
+            status,
+            &mut cpu,
+            &mut sink,
+        )
+        .unwrap();
+        let EventKind::Hit(hit) = sink.0[0].kind else {
+            panic!("expected a hit")
+        };
+        let values = hit.values.unwrap();
+        assert_eq!(values.truncated, truncated, "{len}-byte watch");
+        assert_eq!((values.old()[0], values.new_value()[0]), (0x00, 0xF0));
+        assert_eq!(values.new_value().len(), 64);
+    }
+}
+
+#[test]
 fn a_debuggers_single_step_survives_a_step_merged_on_another_cpu() {
     // The debugger steps the task; its store stops on CPU 0, the task moves to CPU 1 before
     // the step, where a CPU-bound watch stops the same store again: one step for both, and
