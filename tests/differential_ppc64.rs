@@ -1076,14 +1076,15 @@ fn generators_reach_every_case() {
 /// Cases of `generators_reach_every_case`.
 const COVERAGE_CASES: usize = 400;
 
-/// A kernel thread's store hits a data watch and is emulated, with the debug registers set
-/// aside: the CIABR on that instruction must still report it (the hit was lost).
-#[test]
-fn instruction_breakpoint_on_an_emulated_instruction_still_reports() {
-    let ops = [Op::Stxv { vreg: 0, off: 32 }];
+/// The kernel thread's events when its store (the first op) hits a kernel data watch and is
+/// emulated, with a kernel CIABR on breakable instruction `ciabr_index`: (task, PC, access).
+fn emulated_store_beside_a_ciabr(
+    ops: &[Op],
+    ciabr_index: u8,
+) -> Vec<(u64, u64, Option<AccessKind>)> {
     let kernel = PrivilegeFilter::KERNEL;
     let ciabr = RequestSpec {
-        target: Target::Code { index: 0 },
+        target: Target::Code { index: ciabr_index },
         len: 4,
         access: AccessKind::EXECUTE,
         privilege: kernel,
@@ -1098,18 +1099,25 @@ fn instruction_breakpoint_on_an_emulated_instruction_still_reports() {
         CpuProfile::POWER10,
         2,
         Mode::Supervisor,
-        &ops,
+        ops,
         &[ciabr, data],
         &[],
     )
     .unwrap();
-    let kinds: Vec<_> = events
+    events
         .iter()
         .map(|e| match e.happened {
             Happened::Hit { access, .. } => (e.task.0, e.pc, access),
             Happened::Disabled(_) => panic!("{e:?}"),
         })
-        .collect();
+        .collect()
+}
+
+/// A kernel thread's store hits a data watch and is emulated, with the debug registers set
+/// aside: the CIABR on that instruction must still report it (the hit was lost).
+#[test]
+fn instruction_breakpoint_on_an_emulated_instruction_still_reports() {
+    let kinds = emulated_store_beside_a_ciabr(&[Op::Stxv { vreg: 0, off: 32 }], 0);
     assert_eq!(
         kinds,
         [
@@ -1129,37 +1137,8 @@ fn an_emulated_instruction_reports_no_breakpoint_set_elsewhere() {
         Op::Stxv { vreg: 0, off: 32 },
         Op::Compute { reg: 0, imm: 1 },
     ];
-    let kernel = PrivilegeFilter::KERNEL;
-    let ciabr = RequestSpec {
-        target: Target::Code { index: 1 },
-        len: 4,
-        access: AccessKind::EXECUTE,
-        privilege: kernel,
-        delivery: None,
-        scope: ScopeChoice::All,
-    };
-    let data = RequestSpec {
-        privilege: kernel,
-        ..watch(2, 32, 8, AccessKind::WRITE, ScopeChoice::Task(2))
-    };
-    let (events, _) = check(
-        CpuProfile::POWER10,
-        2,
-        Mode::Supervisor,
-        &ops,
-        &[ciabr, data],
-        &[],
-    )
-    .unwrap();
-    let kinds: Vec<_> = events
-        .iter()
-        .map(|e| match e.happened {
-            Happened::Hit { access, .. } => (e.task.0, e.pc, access),
-            Happened::Disabled(_) => panic!("{e:?}"),
-        })
-        .collect();
     assert_eq!(
-        kinds,
+        emulated_store_beside_a_ciabr(&ops, 1),
         [
             (PRIVILEGED_TASK, CODE, Some(AccessKind::WRITE)),
             // CIABR reports the instruction at CODE + 4 once it completed: the trap

@@ -321,6 +321,17 @@ fn frame(pc: u64, mode: ExecutionMode) -> TrapFrame {
     }
 }
 
+/// The trace after T1's step over the instruction at `pc` on CPU 0.
+fn trace_after(d: &mut Toy, pc: u64, cpu: &mut ToyCpu, sink: &mut Collected) -> Resolution {
+    d.handle_exception(
+        &frame(pc + 4, ExecutionMode::User),
+        ToyStatus::Trace,
+        cpu,
+        sink,
+    )
+    .unwrap()
+}
+
 fn write_access(addr: u64, size: u32, class: AccessClass) -> DecodedAccess {
     DecodedAccess {
         addr,
@@ -448,13 +459,7 @@ fn access_inside_the_doubleword_but_outside_the_request_is_a_stray() {
         ResumeAction::Step,
         "still stepped past, to not re-fire"
     );
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert!(sink.0.is_empty());
     assert_eq!(d.statistics().stray_hits, 1);
     assert!(cpu.regs.installed[0].is_some());
@@ -483,13 +488,7 @@ fn a_stale_slot_reported_beside_a_firing_one_is_uninstalled() {
         [None, None],
         "the stale slot is gone too"
     );
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert_eq!(sink.0.len(), 1);
     assert!(cpu.regs.installed[0].is_some() && cpu.regs.installed[1].is_none());
 }
@@ -607,13 +606,7 @@ fn a_kernel_hit_between_a_user_hit_and_its_step_re_arms_only_its_own_watch() {
 
     cpu.env.access = Some(write_access(0x1010, 2, AccessClass::Plain));
     cpu.env.perform(0x5E);
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert_eq!(sink.0.len(), 2);
     assert_eq!(sink.0[1].request, user);
     assert!(cpu.regs.installed.iter().all(Option::is_some));
@@ -730,13 +723,7 @@ fn identical_programs_share_one_slot_and_each_consumer_gets_its_event() {
     let r = d.handle_exception(&frame(0x400, ExecutionMode::User), dsi, &mut cpu, &mut sink);
     assert_eq!(r.unwrap().action, ResumeAction::Step);
     cpu.env.perform(0x55);
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert_eq!(sink.0.len(), 2);
     assert_eq!(sink.0[1].request, perf);
     assert!(cpu.regs.installed[0].is_some(), "re-armed for perf");
@@ -1089,13 +1076,7 @@ fn a_match_no_armed_slot_explains_is_one_stray_and_still_stepped() {
     assert_eq!(r.unwrap().action, ResumeAction::Step);
     assert_eq!(d.statistics().stray_hits, 1);
     assert!(cpu.regs.installed[0].is_none(), "disarmed for the step");
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert!(sink.0.is_empty());
     assert!(cpu.regs.installed[0].is_some(), "re-armed after it");
 }
@@ -1122,13 +1103,7 @@ fn a_request_enabled_for_another_task_leaves_a_pending_step_alone() {
     assert!(cpu.regs.single_step && cpu.regs.installed[0].is_none());
 
     cpu.env.perform(0x24);
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert_eq!(sink.0.len(), 1);
     assert_eq!(sink.0[0].request, id);
 }
@@ -1155,13 +1130,7 @@ fn a_step_whose_instruction_was_left_is_void_when_the_next_one_stops() {
     assert_eq!(d.statistics().cancelled_steps, 1);
     assert_eq!(d.pending_step(T1), Some(0x900));
     cpu.env.perform(0x71);
-    d.handle_exception(
-        &frame(0x904, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x900, &mut cpu, &mut sink);
     let [event] = sink.0.as_slice() else {
         panic!("one hit, the completed access's: {:?}", sink.0);
     };
@@ -1215,13 +1184,7 @@ fn a_watch_disabled_during_a_step_of_its_group_of_two_slots_is_not_re_armed() {
         .unwrap();
     d.disable(id).unwrap();
     cpu.env.perform(0x3C);
-    d.handle_exception(
-        &frame(0x404, ExecutionMode::User),
-        ToyStatus::Trace,
-        &mut cpu,
-        &mut sink,
-    )
-    .unwrap();
+    trace_after(&mut d, 0x400, &mut cpu, &mut sink);
     assert!(sink.0.is_empty());
     assert_eq!(cpu.regs.installed, [None, None]);
 }
