@@ -69,7 +69,7 @@ mod linux_perf;
 mod x86_64_linux {
     use std::time::Instant;
 
-    use super::linux_perf::perf_breakpoint;
+    use super::linux_perf::{hold_perf, perf_breakpoint};
 
     use hwbkpt::{
         AccessKind, Dispatcher, MemoryRead, MemoryReadError, Origin, PrivilegeFilter, Request,
@@ -94,7 +94,7 @@ mod x86_64_linux {
     /// `None` if ptrace is refused here.
     fn stopped_child() -> Option<libc::pid_t> {
         // SAFETY: the child only calls async-signal-safe functions (ptrace, raise, _exit).
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::linux_perf::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
             // SAFETY: plain syscalls in the child.
@@ -131,7 +131,7 @@ mod x86_64_linux {
     /// A stopped child that, when continued, writes `WATCHED[1]` once and exits.
     fn writing_child() -> Option<libc::pid_t> {
         // SAFETY: the child only calls async-signal-safe functions and writes a static.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::linux_perf::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
             // SAFETY: plain syscalls in the child; the write goes to a static of our own.
@@ -314,6 +314,7 @@ mod x86_64_linux {
     fn compare_sharing(writes: &[(u8, u64)], perf: u64) -> Result<(), TestCaseError> {
         let pid = stopped_child().expect("the probe could trace a child");
         let _child = Child(pid);
+        let _no_forks = hold_perf();
         let mut thread = TracedThread::new(pid);
         let mut dispatcher = Dispatcher::<X86Cpu>::new(X86Cpu::new(X86Profile::GENERIC_X86_64));
         let task = TaskId(pid as u64);
@@ -416,6 +417,7 @@ mod x86_64_linux {
             return false;
         };
         let _child = Child(pid);
+        let _no_forks = hold_perf();
         match perf_breakpoint(pid, PERF_BASE) {
             Ok(_) => true,
             Err(e) => {

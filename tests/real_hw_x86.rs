@@ -945,7 +945,7 @@ mod x86_64_linux {
     /// A child that stops itself and then exits; for register-level tests.
     fn stopped_child() -> Option<i32> {
         // SAFETY: the child calls async-signal-safe functions only.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::linux_perf::fork() };
         if pid == 0 {
             // SAFETY: as above.
             unsafe {
@@ -976,11 +976,12 @@ mod x86_64_linux {
         use hwbkpt::{DebugArchitecture, RegisterAccess, Request};
         use hwbkpt_x86::{DebugSlot, PtraceError, Refusal, TracedThread, X86Cpu, X86Profile};
 
-        use super::linux_perf::perf_breakpoint;
+        use super::linux_perf::{hold_perf, perf_breakpoint};
 
         let Some(pid) = stopped_child() else {
             return host::skip("enospc_when_perf_holds_the_slots", "ptrace refused");
         };
+        let _no_forks = hold_perf();
         let target = 0x7fff_0000_0000u64; // any user address; nothing needs to be mapped
         let mut fds = Vec::new();
         for i in 0..3 {
@@ -1055,7 +1056,7 @@ mod x86_64_linux {
 
         let program = c"/bin/true";
         // SAFETY: the child calls async-signal-safe functions only, then execs.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::linux_perf::fork() };
         if pid == 0 {
             // SAFETY: as above.
             unsafe {
@@ -1128,7 +1129,7 @@ mod x86_64_linux {
         let stack_top = stack.as_ptr() as usize + STACK - 64;
         // SAFETY: the child calls async-signal-safe functions, clone with a stack of its
         // own copy of `stack`, and spins on a static the new thread sets.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::linux_perf::fork() };
         if pid == 0 {
             // SAFETY: as above.
             unsafe {

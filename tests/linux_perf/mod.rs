@@ -2,6 +2,8 @@
 //! consumer ptrace shares the four debug registers with, so tests can make the kernel run out
 //! of slots. Shared by `real_hw_x86.rs` and `ptrace_virtual_x86.rs`.
 
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+
 /// `struct perf_event_attr` up to `bp_len` (`PERF_ATTR_SIZE_VER1`, 72 bytes), the part a
 /// breakpoint event needs (`include/uapi/linux/perf_event.h`).
 #[repr(C)]
@@ -21,6 +23,32 @@ struct PerfEventAttr {
     bp_len: u64,
 }
 const _: () = assert!(core::mem::size_of::<PerfEventAttr>() == 72);
+
+/// Forks and open perf breakpoints exclude each other within a test process. A child forked
+/// while another test holds perf descriptors inherits them (close-on-exec acts only at exec,
+/// and most of these children never exec), and the breakpoints then live until that child
+/// exits: the kernel keeps slots the test has just released. (Seen in CI: "room after perf
+/// released a slot" failed while another test forked.)
+static FORKS_VS_PERF: RwLock<()> = RwLock::new(());
+
+/// Held while a test has perf breakpoints open; forks wait for it. Take it once per test,
+/// after forking the child and before the first [`perf_breakpoint`], and drop it after the
+/// last descriptor. Never fork while holding it.
+pub(crate) fn hold_perf() -> RwLockReadGuard<'static, ()> {
+    FORKS_VS_PERF.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `fork()`, once no test of this process holds perf breakpoints ([`hold_perf`]).
+///
+/// # Safety
+/// As `fork` in a multi-threaded process: the child may run async-signal-safe code only.
+pub(crate) unsafe fn fork() -> libc::pid_t {
+    let _no_perf_open = FORKS_VS_PERF
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    // SAFETY: the caller's contract.
+    unsafe { libc::fork() }
+}
 
 /// A perf breakpoint file descriptor, closed however the test ends.
 pub(crate) struct PerfEvent(i32);

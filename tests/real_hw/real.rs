@@ -238,7 +238,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, Unavailable> {
     // SAFETY: the child runs only async-signal-safe calls (ptrace, raise, _exit) and the
     // routine written above, which follows the C calling convention (RBX saved, RSP
     // untouched) and touches only the data mapping.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { crate::linux_perf::fork() };
     assert!(pid >= 0, "fork");
     if pid == 0 {
         // SAFETY: see above; `entry` holds a complete routine ending in `ret`.
