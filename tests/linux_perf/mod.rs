@@ -27,8 +27,8 @@ const _: () = assert!(core::mem::size_of::<PerfEventAttr>() == 72);
 /// Forks and open perf breakpoints exclude each other within a test process. A child forked
 /// while another test holds perf descriptors inherits them (close-on-exec acts only at exec,
 /// and most of these children never exec), and the breakpoints then live until that child
-/// exits: the kernel keeps slots the test has just released. (Seen in CI: "room after perf
-/// released a slot" failed while another test forked.)
+/// exits: the kernel keeps slots the test has just released. (CI once failed "room after perf
+/// released a slot" in `real_hw_x86`; this is the explanation that fits.)
 static FORKS_VS_PERF: RwLock<()> = RwLock::new(());
 
 /// Held while a test has perf breakpoints open; forks wait for it. Take it once per test,
