@@ -1393,6 +1393,15 @@ fn rep_traps_name_the_iterations_since_the_previous_one() {
         })
     );
     assert_eq!(trap(&mut d, &mut cpu, 0x80, Some(4)), window(4, 5));
+    // As many left as last time: no iteration ran in between, so it is a new run of the
+    // instruction, not an empty window.
+    assert_eq!(
+        trap(&mut d, &mut cpu, 0x80, Some(4)),
+        Some(StringIterations {
+            remaining: 4,
+            since: None,
+        })
+    );
 }
 
 /// The window names the iterations that may have hit, and no others.
