@@ -58,3 +58,38 @@ impl core::fmt::Display for AccessKind {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::ToString;
+
+    use super::AccessKind;
+
+    #[test]
+    fn every_combination_has_its_own_short_name() {
+        let names: [(AccessKind, &str); 8] = [
+            (AccessKind::empty(), "none"),
+            (AccessKind::READ, "r"),
+            (AccessKind::WRITE, "w"),
+            (AccessKind::READ_WRITE, "rw"),
+            (AccessKind::EXECUTE, "x"),
+            (AccessKind::READ | AccessKind::EXECUTE, "rx"),
+            (AccessKind::WRITE | AccessKind::EXECUTE, "wx"),
+            (AccessKind::all(), "rwx"),
+        ];
+        for (kind, name) in names {
+            assert_eq!(kind.short_name(), name, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn display_spells_out_the_kinds_a_request_can_watch() {
+        assert_eq!(AccessKind::READ.to_string(), "read");
+        assert_eq!(AccessKind::WRITE.to_string(), "write");
+        assert_eq!(AccessKind::READ_WRITE.to_string(), "read|write");
+        assert_eq!(AccessKind::EXECUTE.to_string(), "execute");
+        // Combinations no request can ask for fall back to the short name.
+        assert_eq!((AccessKind::WRITE | AccessKind::EXECUTE).to_string(), "wx");
+    }
+}

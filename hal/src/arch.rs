@@ -311,3 +311,125 @@ pub trait DebugArchitecture {
         self.plan(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::{format, vec, vec::Vec};
+
+    use super::{Capabilities, SlotId, SlotPool, SlotSet};
+    use crate::{AccessKind, PoolKind, PrivilegeFilter, Timing};
+
+    fn slot(pool: PoolKind, index: u8) -> SlotId {
+        SlotId::new(pool, index).unwrap()
+    }
+
+    #[test]
+    fn slot_ids_keep_pool_and_index_apart() {
+        for pool in [PoolKind::Shared, PoolKind::Data, PoolKind::Instruction] {
+            for index in 0..SlotId::MAX_PER_POOL {
+                let id = slot(pool, index);
+                assert_eq!((id.pool(), id.index()), (pool, index));
+                assert_eq!(SlotId::from_ordinal(id.ordinal() as u32), Some(id));
+            }
+            assert_eq!(SlotId::new(pool, SlotId::MAX_PER_POOL), None);
+        }
+        assert_eq!(SlotId::from_ordinal(SlotId::ORDINALS as u32), None);
+        assert_eq!(
+            format!("{:?}", slot(PoolKind::Instruction, 1)),
+            "SlotId { pool: Instruction, index: 1 }"
+        );
+    }
+
+    #[test]
+    fn slot_sets_add_remove_and_combine() {
+        let (a, b, c) = (
+            slot(PoolKind::Shared, 0),
+            slot(PoolKind::Data, 3),
+            slot(PoolKind::Instruction, 3),
+        );
+        let ab = SlotSet::EMPTY.with(a).with(b).with(b);
+        assert_eq!(ab.len(), 2);
+        assert!(ab.contains(a) && ab.contains(b) && !ab.contains(c));
+        assert_eq!(ab.without(a).iter().collect::<Vec<_>>(), vec![b]);
+        assert_eq!(ab.without(c), ab, "removing an absent slot changes nothing");
+        let bc = SlotSet::EMPTY.with(b).with(c);
+        assert_eq!(ab.union(bc).iter().collect::<Vec<_>>(), vec![a, b, c]);
+        assert_eq!(ab.intersection(bc).iter().collect::<Vec<_>>(), vec![b]);
+        assert_eq!(ab.difference(bc).iter().collect::<Vec<_>>(), vec![a]);
+        assert!(ab.difference(ab).is_empty() && !ab.is_empty());
+        assert_eq!(
+            ab.union(bc)
+                .in_pool(PoolKind::Instruction)
+                .collect::<Vec<_>>(),
+            vec![c]
+        );
+    }
+
+    #[test]
+    fn every_slot_of_every_pool_iterates_in_order() {
+        let all: Vec<SlotId> = [PoolKind::Shared, PoolKind::Data, PoolKind::Instruction]
+            .into_iter()
+            .flat_map(|pool| (0..SlotId::MAX_PER_POOL).map(move |i| slot(pool, i)))
+            .collect();
+        let set = all.iter().fold(SlotSet::EMPTY, |set, s| set.with(*s));
+        assert_eq!(set.len(), 12);
+        assert_eq!(set.iter().collect::<Vec<_>>(), all);
+    }
+
+    #[test]
+    fn within_pool_is_false_once_another_pool_is_in() {
+        let data = SlotSet::EMPTY
+            .with(slot(PoolKind::Data, 0))
+            .with(slot(PoolKind::Data, 3));
+        assert!(data.within_pool(PoolKind::Data));
+        assert!(SlotSet::EMPTY.within_pool(PoolKind::Data));
+        assert!(!data.within_pool(PoolKind::Shared));
+        assert!(
+            !data
+                .with(slot(PoolKind::Instruction, 0))
+                .within_pool(PoolKind::Data)
+        );
+        assert!(
+            !data
+                .with(slot(PoolKind::Shared, 3))
+                .within_pool(PoolKind::Data)
+        );
+    }
+
+    #[test]
+    fn a_pool_serves_the_access_kinds_it_lists() {
+        const POOLS: &[SlotPool] = &[
+            SlotPool {
+                kind: PoolKind::Data,
+                count: 1,
+                serves: AccessKind::READ_WRITE,
+                register: "DAWR",
+            },
+            SlotPool {
+                kind: PoolKind::Instruction,
+                count: 1,
+                serves: AccessKind::EXECUTE,
+                register: "CIABR",
+            },
+        ];
+        let capabilities = Capabilities {
+            arch: "test",
+            profile: "test",
+            pools: POOLS,
+            data_len_pow2_mask: 1 << 3,
+            max_data_len: 8,
+            granularity: 8,
+            data_boundary: None,
+            data_timing: Timing::Before,
+            execute_timing: Timing::Before,
+            hardware_privileges: PrivilegeFilter::all(),
+            read_only_data: true,
+        };
+        let kind = |access| capabilities.pool_for(access).map(|p| p.kind);
+        assert_eq!(kind(AccessKind::WRITE), Some(PoolKind::Data));
+        assert_eq!(kind(AccessKind::READ_WRITE), Some(PoolKind::Data));
+        assert_eq!(kind(AccessKind::EXECUTE), Some(PoolKind::Instruction));
+        assert_eq!(kind(AccessKind::WRITE | AccessKind::EXECUTE), None);
+    }
+}

@@ -130,3 +130,69 @@ impl<'a, P: SlotProgram> IntoIterator for &'a Plan<P> {
             .flatten()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::{format, vec::Vec};
+
+    use super::{MAX_PLAN_SLOTS, Plan, PoolKind, SlotProgram};
+    use crate::{AccessKind, AddressRange, RequestError};
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Doubleword(u64);
+
+    impl SlotProgram for Doubleword {
+        fn pool(&self) -> PoolKind {
+            PoolKind::Instruction
+        }
+        fn hardware_range(&self) -> AddressRange {
+            AddressRange::new(self.0, 8).unwrap()
+        }
+        fn hardware_access(&self) -> AccessKind {
+            AccessKind::WRITE
+        }
+    }
+
+    #[test]
+    fn an_empty_plan_has_no_pool_and_covers_nothing() {
+        let plan = Plan::<Doubleword>::default();
+        assert!(plan.is_empty());
+        assert_eq!((plan.len(), plan.pool()), (0, None));
+        assert!(!plan.hardware_covers(0));
+        assert_eq!(format!("{plan:?}"), "[]");
+    }
+
+    #[test]
+    fn a_plan_keeps_its_programs_in_order_and_covers_their_bytes() {
+        let mut plan = Plan::new();
+        plan.push(Doubleword(0x100)).unwrap();
+        plan.push(Doubleword(0x110)).unwrap();
+        assert_eq!(plan.len(), 2);
+        assert_eq!(plan.pool(), Some(PoolKind::Instruction));
+        assert_eq!(
+            plan.iter().copied().collect::<Vec<_>>(),
+            [Doubleword(0x100), Doubleword(0x110)]
+        );
+        assert!(plan.hardware_covers(0x100) && plan.hardware_covers(0x117));
+        assert!(!plan.hardware_covers(0x108), "between the programs");
+        assert!(!plan.hardware_covers(0xff) && !plan.hardware_covers(0x118));
+        assert_eq!(format!("{plan:?}"), "[Doubleword(256), Doubleword(272)]");
+    }
+
+    #[test]
+    fn a_full_plan_refuses_one_more_and_says_how_many_it_would_need() {
+        let mut plan = Plan::new();
+        for i in 0..MAX_PLAN_SLOTS as u64 {
+            plan.push(Doubleword(16 * i)).unwrap();
+        }
+        assert_eq!(
+            plan.push(Doubleword(0x1000)),
+            Err(RequestError::TooManySlots {
+                needed: MAX_PLAN_SLOTS as u32 + 1,
+                available: MAX_PLAN_SLOTS as u32,
+            })
+        );
+        assert_eq!(plan.len(), MAX_PLAN_SLOTS);
+    }
+}

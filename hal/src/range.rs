@@ -47,7 +47,14 @@ impl AddressRange {
         if last < first {
             return Err(RequestError::EmptyRange { addr: first });
         }
-        Self::new(first, last - first + 1)
+        match (last - first).checked_add(1) {
+            Some(len) => Self::new(first, len),
+            // Every address: 2^64 bytes, one more than a length can say.
+            None => Err(RequestError::RangeWraps {
+                addr: first,
+                len: u64::MAX,
+            }),
+        }
     }
 
     /// First byte.
@@ -158,6 +165,27 @@ impl fmt::Display for AddressRange {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_inclusive_range_holds_both_ends() {
+        let range = AddressRange::from_inclusive(0x10, 0x17).unwrap();
+        assert_eq!((range.start(), range.len()), (0x10, 8));
+        assert_eq!(AddressRange::from_inclusive(5, 5).map(|r| r.len()), Ok(1));
+        assert_eq!(
+            AddressRange::from_inclusive(6, 5),
+            Err(RequestError::EmptyRange { addr: 6 })
+        );
+        // The last address never fits: the exclusive end would be 2^64.
+        for first in [0, 5, u64::MAX] {
+            assert!(
+                matches!(
+                    AddressRange::from_inclusive(first, u64::MAX),
+                    Err(RequestError::RangeWraps { addr, .. }) if addr == first
+                ),
+                "{first:#x}"
+            );
+        }
+    }
 
     #[test]
     fn rejects_empty_and_wrapping() {

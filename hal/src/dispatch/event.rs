@@ -247,3 +247,65 @@ impl Event {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::format;
+
+    use super::{MAX_VALUE_BYTES, StringIterations, ValueChange};
+
+    fn change(old: &[u8], new: &[u8]) -> ValueChange {
+        let mut change = ValueChange::EMPTY;
+        change.addr = 0x1000;
+        change.set_len(old.len() as u64);
+        change.old_buffer_mut()[..old.len()].copy_from_slice(old);
+        change.new_buffer_mut()[..new.len()].copy_from_slice(new);
+        change.old_exact = true;
+        change
+    }
+
+    #[test]
+    fn debug_shows_the_reported_bytes_only() {
+        let shown = format!("{:?}", change(&[1, 2], &[3, 4]));
+        assert_eq!(
+            shown,
+            "ValueChange { addr: 0x1000, old: [1, 2], new: [3, 4], old_exact: true, truncated: false }"
+        );
+    }
+
+    #[test]
+    fn a_length_past_the_buffers_reports_the_whole_buffers() {
+        let mut change = change(&[7; MAX_VALUE_BYTES], &[9; MAX_VALUE_BYTES]);
+        change.set_len(1000);
+        assert_eq!(change.old(), &[7; MAX_VALUE_BYTES]);
+        assert_eq!(change.new_value(), &[9; MAX_VALUE_BYTES]);
+    }
+
+    #[test]
+    fn a_window_since_a_known_count_holds_the_iterations_after_it() {
+        let window = StringIterations {
+            remaining: 3,
+            since: Some(7),
+        };
+        assert_eq!(window.count(), Some(4));
+        assert!(
+            !window.contains(7),
+            "the iteration that left 7 was seen before"
+        );
+        assert!(window.contains(6));
+        assert!(window.contains(3));
+        assert!(!window.contains(2), "not run yet");
+    }
+
+    #[test]
+    fn a_window_from_the_first_iteration_has_no_count() {
+        let window = StringIterations {
+            remaining: 3,
+            since: None,
+        };
+        assert_eq!(window.count(), None);
+        assert!(window.contains(u64::MAX));
+        assert!(!window.contains(2));
+    }
+}
