@@ -256,6 +256,11 @@ mod tests {
             Err(RegistryError::Full)
         );
         assert_eq!(registry, before);
+        extern crate std;
+        assert_eq!(
+            std::string::ToString::to_string(&RegistryError::Full),
+            "the forbidden-range registry is full (16 regions)"
+        );
     }
 
     #[test]

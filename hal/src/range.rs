@@ -170,6 +170,7 @@ mod tests {
     fn an_inclusive_range_holds_both_ends() {
         let range = AddressRange::from_inclusive(0x10, 0x17).unwrap();
         assert_eq!((range.start(), range.len()), (0x10, 8));
+        assert!(!range.is_empty(), "a validated range holds a byte at least");
         assert_eq!(AddressRange::from_inclusive(5, 5).map(|r| r.len()), Ok(1));
         assert_eq!(
             AddressRange::from_inclusive(6, 5),
@@ -185,6 +186,17 @@ mod tests {
                 "{first:#x}"
             );
         }
+    }
+
+    #[test]
+    fn adjacent_ranges_share_no_byte() {
+        let (low, high) = (
+            AddressRange::new(0x10, 8).unwrap(),
+            AddressRange::new(0x18, 8).unwrap(),
+        );
+        assert!(!low.overlaps(&high) && !high.overlaps(&low));
+        assert_eq!(low.intersection(&high), None);
+        assert!(AddressRange::new(0x17, 2).unwrap().overlaps(&high));
     }
 
     #[test]
@@ -230,6 +242,11 @@ mod tests {
             let both = x.contains(probe) && y.contains(probe);
             let inter = x.intersection(&y).is_some_and(|i| i.contains(probe));
             prop_assert_eq!(both, inter);
+            // Overlap means a shared byte, so adjacent ranges do not overlap.
+            let shared = (x.start()..x.end()).any(|byte| y.contains(byte));
+            prop_assert_eq!(x.overlaps(&y), shared);
+            prop_assert_eq!(x.intersection(&y).is_some(), shared);
+            prop_assert_eq!(x.covers(&y), (y.start()..y.end()).all(|byte| x.contains(byte)));
         }
 
         #[test]

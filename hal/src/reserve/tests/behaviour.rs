@@ -528,3 +528,74 @@ fn a_switch_in_programs_every_slot_of_the_profile() {
         .unwrap();
     assert!(regs.slots.values().all(Option::is_none));
 }
+
+/// An engine whose tables are full with two reservations (two slot groups, two tasks).
+fn full_of_two_tasks() -> (
+    crate::FixedReservations<super::TestProgram, 2, 2, 2>,
+    ReservationId,
+    ReservationId,
+) {
+    let mut e: crate::FixedReservations<super::TestProgram, 2, 2, 2> =
+        crate::FixedReservations::new(&X86, 2).unwrap();
+    let mut reserve = |task, addr| {
+        e.reserve(
+            request(Scope::Task(task), Pinning::Pinned, Sharing::Shared, addr),
+            plan_in(PoolKind::Shared, &[addr]),
+        )
+        .unwrap()
+    };
+    let (a, b) = (reserve(T1, 0x100), reserve(T2, 0x200));
+    (e, a, b)
+}
+
+#[test]
+fn a_modify_that_leaves_its_own_group_fits_in_a_full_group_table() {
+    let (mut e, a, _) = full_of_two_tasks();
+    e.modify(
+        a,
+        request(Scope::Task(T1), Pinning::Pinned, Sharing::Shared, 0x300),
+        plan_in(PoolKind::Shared, &[0x300]),
+    )
+    .unwrap();
+    assert_eq!(e.request(a).map(|r| r.range().start()), Some(0x300));
+    assert_eq!(e.group_count(), 2);
+}
+
+#[test]
+fn a_modify_to_another_task_fits_only_when_it_frees_its_old_tasks_place() {
+    // Room for three reservations but two tasks: T1 holds two, T2 one.
+    let mut e: crate::FixedReservations<super::TestProgram, 2, 3, 2> =
+        crate::FixedReservations::new(&X86, 2).unwrap();
+    let mut reserve = |task, addr| {
+        e.reserve(
+            request(Scope::Task(task), Pinning::Pinned, Sharing::Shared, addr),
+            plan_in(PoolKind::Shared, &[addr]),
+        )
+        .unwrap()
+    };
+    let (a, b, _) = (reserve(T1, 0x100), reserve(T1, 0x180), reserve(T2, 0x200));
+    let t3 = TaskId(3);
+    let to_t3 = |addr| {
+        (
+            request(Scope::Task(t3), Pinning::Pinned, Sharing::Shared, addr),
+            plan_in(PoolKind::Shared, &[addr]),
+        )
+    };
+
+    // T1 keeps its other reservation, so T3 would need a third place.
+    let before = e.snapshot();
+    let (request, plan) = to_t3(0x100);
+    assert_eq!(
+        e.modify(a, request, plan),
+        Err(ReserveError::CapacityExhausted { what: "tasks" })
+    );
+    assert_eq!(e.snapshot(), before);
+
+    // Once T1 is down to one reservation, moving it frees T1's place for T3.
+    e.release(a).unwrap();
+    let (request, plan) = to_t3(0x180);
+    e.modify(b, request, plan).unwrap();
+    assert_eq!(e.task_count(), 2, "T1's place went to T3");
+    assert_eq!(e.task_usage(PoolKind::Shared, t3, CpuId(0)), 1);
+    assert_eq!(e.task_usage(PoolKind::Shared, T1, CpuId(0)), 0);
+}
