@@ -197,6 +197,14 @@ mod tests {
         assert!(!low.overlaps(&high) && !high.overlaps(&low));
         assert_eq!(low.intersection(&high), None);
         assert!(AddressRange::new(0x17, 2).unwrap().overlaps(&high));
+        assert!(low.contains(0x17) && !low.contains(0x18) && !high.contains(0x17));
+    }
+
+    #[test]
+    fn ranges_print_as_start_plus_length() {
+        extern crate std;
+        let range = AddressRange::new(0x1000, 8).unwrap();
+        assert_eq!(std::format!("{range:?} {range}"), "0x1000+8 0x1000+8");
     }
 
     #[test]
@@ -245,7 +253,12 @@ mod tests {
             // Overlap means a shared byte, so adjacent ranges do not overlap.
             let shared = (x.start()..x.end()).any(|byte| y.contains(byte));
             prop_assert_eq!(x.overlaps(&y), shared);
-            prop_assert_eq!(x.intersection(&y).is_some(), shared);
+            let first_shared = (x.start()..x.end()).find(|byte| y.contains(*byte));
+            let last_shared = (x.start()..x.end()).rev().find(|byte| y.contains(*byte));
+            let exact = first_shared
+                .zip(last_shared)
+                .map(|(first, last)| AddressRange::from_inclusive(first, last).unwrap());
+            prop_assert_eq!(x.intersection(&y), exact);
             prop_assert_eq!(x.covers(&y), (y.start()..y.end()).all(|byte| x.contains(byte)));
         }
 
@@ -258,6 +271,9 @@ mod tests {
             prop_assert_eq!(rounded.start() % granule, 0);
             prop_assert_eq!(rounded.len() % granule, 0);
             prop_assert!(rounded.len() < r.len() + 2 * granule);
+            // The smallest such range: no whole granule to spare at either end.
+            prop_assert!(rounded.start() + granule > r.start());
+            prop_assert!(rounded.end() - granule < r.end());
         }
     }
 }
