@@ -405,6 +405,17 @@ mod tests {
     }
 
     #[test]
+    fn ia32_profile_reaches_the_last_byte_below_4_gib() {
+        let ia32 = X86Cpu::new(X86Profile::IA32);
+        let plan = ia32
+            .plan(&request(0xFFFF_FFFC, 4, AccessKind::WRITE))
+            .unwrap();
+        assert_eq!(pieces(&plan), [(0xFFFF_FFFC, 4)]);
+        let top = X86Program::new(0xFFFF_FFFC, BreakpointLength::Four, Condition::Write).unwrap();
+        assert!(ia32.encode(DebugSlot::Dr0.slot_id(), &top).is_ok());
+    }
+
+    #[test]
     fn encode_refuses_foreign_slots() {
         let program = X86Program::execute(0x1000).unwrap();
         for pool in [PoolKind::Data, PoolKind::Instruction] {

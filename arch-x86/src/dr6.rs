@@ -271,6 +271,15 @@ mod tests {
         assert!(!Dr6::from_bits_retain(1 << 32).is_valid());
     }
 
+    #[test]
+    fn any_b_bit_makes_the_status_loud() {
+        assert_eq!(Dr6Flags::ALL_HITS.bits(), 0xF);
+        for slot in DebugSlot::ALL {
+            let hit = Dr6::from_bits_retain(Dr6::RESET.bits() | 1 << slot.index());
+            assert!(!hit.is_quiet(), "{slot:?}");
+        }
+    }
+
     proptest! {
         #[test]
         fn hits_are_exactly_the_b_bits(raw: u64) {

@@ -78,3 +78,36 @@ impl<P: crate::SlotProgram> SlotAssignment<P> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::ToString;
+
+    use super::InstallError;
+    use crate::{PoolKind, RequestError, SlotId};
+
+    #[test]
+    fn install_errors_name_the_slot_and_the_cause() {
+        let slot = SlotId::new(PoolKind::Data, 1).unwrap();
+        let encode: InstallError<core::fmt::Error> = InstallError::Encode {
+            slot,
+            error: RequestError::NoSlots {
+                kind: "DAWR",
+                reason: "disabled",
+            },
+        };
+        assert_eq!(
+            encode.to_string(),
+            "cannot encode data slot 1: no usable DAWR slot: disabled"
+        );
+        let register = InstallError::Register {
+            slot,
+            error: core::fmt::Error,
+        };
+        assert_eq!(
+            register.to_string(),
+            "writing data slot 1 failed: an error occurred when formatting an argument"
+        );
+    }
+}

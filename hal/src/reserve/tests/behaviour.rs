@@ -47,6 +47,8 @@ fn identical_shared_programs_share_one_slot() {
 
     let loaded = e.switch_in(T1, CpuId(2)).unwrap();
     assert_eq!(loaded.iter().count(), 1);
+    let armed: Vec<SlotId> = loaded.armed().iter().collect();
+    assert_eq!(armed, loaded.iter().map(|l| l.slot).collect::<Vec<_>>());
     e.release(a).unwrap();
     assert_eq!(e.switch_in(T1, CpuId(2)).unwrap().iter().count(), 1);
     assert_eq!(e.sharers(group).collect::<Vec<_>>(), std::vec![b]);
@@ -598,4 +600,28 @@ fn a_modify_to_another_task_fits_only_when_it_frees_its_old_tasks_place() {
     assert_eq!(e.task_count(), 2, "T1's place went to T3");
     assert_eq!(e.task_usage(PoolKind::Shared, t3, CpuId(0)), 1);
     assert_eq!(e.task_usage(PoolKind::Shared, T1, CpuId(0)), 0);
+}
+
+#[test]
+fn every_scope_leaves_accounting_behind_until_released() {
+    let scopes = [
+        Scope::AllCpus,
+        Scope::Cpu(CpuId(1)),
+        Scope::Task(T1),
+        Scope::TaskOnCpu(T1, CpuId(1)),
+    ];
+    for scope in scopes {
+        let mut e = Engine::new(&X86, 4).unwrap();
+        assert!(e.is_empty() && e.accounting_is_empty());
+        let id = pinned(&mut e, scope, 0x100).unwrap();
+        assert!(!e.is_empty(), "{scope:?}");
+        assert!(!e.accounting_is_empty(), "{scope:?}");
+        assert_eq!(e.online_cpus(), 4);
+        assert_eq!(e.slots(PoolKind::Shared), 4);
+        assert_eq!(e.slots(PoolKind::Data), 0, "X86 has no data-only pool");
+        assert_eq!(e.plan(id), Some(&plan_in(PoolKind::Shared, &[0x100])));
+        e.release(id).unwrap();
+        assert_eq!(e.plan(id), None);
+        assert!(e.is_empty() && e.accounting_is_empty(), "{scope:?}");
+    }
 }
