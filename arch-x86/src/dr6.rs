@@ -278,6 +278,21 @@ mod tests {
             let hit = Dr6::from_bits_retain(Dr6::RESET.bits() | 1 << slot.index());
             assert!(!hit.is_quiet(), "{slot:?}");
         }
+        for event in [Dr6Flags::BD, Dr6Flags::BS, Dr6Flags::BT] {
+            let raised = Dr6::from_bits_retain(Dr6::RESET.bits() | event.bits());
+            assert!(!raised.is_quiet(), "{event:?}");
+        }
+    }
+
+    #[test]
+    fn debug_names_each_event() {
+        let dr6 = Dr6::from_bits_retain(0xFFFF_4FF0 | 1 << 2);
+        assert_eq!(
+            format!("{dr6:?}"),
+            "Dr6 { bits: 0xffff4ff4, hits: [false, false, true, false], \
+             debug_register_access: false, single_step: true, task_switch: false, \
+             bus_lock_detected: false, in_rtm: false }"
+        );
     }
 
     proptest! {

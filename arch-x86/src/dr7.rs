@@ -423,6 +423,18 @@ mod tests {
     }
 
     #[test]
+    fn flag_groups_hold_exactly_their_bits() {
+        // L0–L3 are the even bits 0–6, G0–G3 the odd bits 1–7 (SDM §18.2.4).
+        assert_eq!(Dr7Flags::ALL_LOCAL_ENABLES.bits(), 0x55);
+        assert_eq!(Dr7Flags::ALL_GLOBAL_ENABLES.bits(), 0xAA);
+        // Bits 0–11 and 13; 12, 14, 15 are reserved and 16–31 are the slot fields.
+        assert_eq!(Dr7Flags::NAMED.bits(), 0x2FFF);
+        let every_bit = Dr7::from_bits_retain(u64::MAX);
+        assert_eq!(every_bit.flags(), Dr7Flags::NAMED);
+        assert_eq!(Dr7::RESET.flags(), Dr7Flags::RESERVED_ONE);
+    }
+
+    #[test]
     fn flag_positions_follow_the_sdm() {
         let expected = [
             (Dr7Flags::L0, 0),

@@ -200,6 +200,29 @@ mod tests {
     }
 
     #[test]
+    fn le_and_ge_stay_while_any_slot_keeps_its_enable() {
+        for first in DebugSlot::ALL {
+            for second in DebugSlot::ALL.into_iter().filter(|s| *s != first) {
+                for mode in [EnableMode::Local, EnableMode::Global] {
+                    let both = write4(second, mode)
+                        .install_into(write4(first, mode).install_into(Dr7::RESET));
+                    let left = X86SlotImage::uninstall_from(first, both);
+                    let exact = if mode == EnableMode::Local {
+                        Dr7Flags::LE
+                    } else {
+                        Dr7Flags::GE
+                    };
+                    assert!(
+                        left.contains(exact),
+                        "{first:?} out, {second:?} {mode:?} in"
+                    );
+                    assert_eq!(X86SlotImage::uninstall_from(second, left), Dr7::RESET);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn reinstalling_a_slot_leaves_no_stale_bits() {
         let rw8 = X86Program::new(0x2000, BreakpointLength::Eight, Condition::ReadWrite).unwrap();
         let x = X86Program::execute(0x3001).unwrap();
