@@ -514,6 +514,23 @@ mod tests {
         assert_eq!(Dr7::RESET.to_string(), "0x400 (disarmed)");
         let local_exec = Dr7::from_bits_retain(0x0000_0510);
         assert_eq!(local_exec.to_string(), "0x510 (DR2: L execute 1 byte; LE)");
+        // DR1 local and global, read/write over 8 bytes (LEN 10b, R/W 11b).
+        let both = Dr7::from_bits_retain(0x0000_0400 | 0b1100 | 0b1011 << 20);
+        assert_eq!(both.to_string(), "0xb0040c (DR1: LG read|write 8 bytes)");
+    }
+
+    #[test]
+    fn debug_shows_flags_and_every_slots_fields() {
+        let dr7 = Dr7::from(Dr7Flags::RESERVED_ONE | Dr7Flags::G0);
+        assert_eq!(dr7.bits(), 0x402);
+        let shown = format!("{dr7:?}");
+        assert!(shown.starts_with("Dr7 { bits: 0x402, flags: "), "{shown}");
+        assert!(shown.contains("G0"), "{shown}");
+        assert_eq!(
+            shown.matches("(Dr").count(),
+            4,
+            "one entry per slot: {shown}"
+        );
     }
 
     proptest! {
