@@ -252,7 +252,8 @@ mod tests {
                         continue;
                     }
                     let ok = table.insert(task, id * 10, false).is_ok();
-                    prop_assert_eq!(ok, model.len() < usable(37));
+                    // 37 places, of which 37 - ⌊37 / 8⌋ = 33 are usable.
+                    prop_assert_eq!(ok, model.len() < 33);
                     if ok {
                         model.insert(id, id * 10);
                     }
@@ -265,6 +266,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_fixed_table_fills_to_seven_eighths() {
+        let mut table: FixedTaskTable<u64, 37> = TaskTable::empty();
+        for id in 0..33 {
+            assert!(table.can_insert(false), "{id}");
+            table.insert(TaskId(id), id, false).unwrap();
+        }
+        assert!(!table.can_insert(false));
+        assert_eq!(table.insert(TaskId(99), 99, false), Err(99));
+        assert_eq!(table.remove(TaskId(7)), Some(7));
+        assert!(table.insert(TaskId(99), 99, false).is_ok());
+        assert!(!table.is_empty());
     }
 
     #[cfg(feature = "alloc")]

@@ -625,3 +625,15 @@ fn every_scope_leaves_accounting_behind_until_released() {
         assert!(e.is_empty() && e.accounting_is_empty(), "{scope:?}");
     }
 }
+
+#[test]
+fn a_refused_request_is_the_source_of_the_reservation_error() {
+    use core::error::Error;
+    let cause = crate::RequestError::EmptyRange { addr: 0x100 };
+    let error = ReserveError::from(cause);
+    let source = error
+        .source()
+        .and_then(|s| s.downcast_ref::<crate::RequestError>());
+    assert_eq!(source, Some(&cause));
+    assert!(ReserveError::UnknownReservation.source().is_none());
+}
