@@ -127,6 +127,13 @@ mod tests {
         );
     }
 
+    #[test]
+    fn byte_ranges_count_a_one_byte_piece_past_the_boundary() {
+        // 60..65 crosses 64: 4 bytes before it, 1 after.
+        assert_eq!(slots_needed(r(60, 5), 8, Some(64)), 2);
+        assert_eq!(slots_needed(r(60, 4), 8, Some(64)), 1);
+    }
+
     /// Fewest pieces by dynamic programming over every doubleword cut point.
     fn brute_force(start: u64, len: u64, max: u64, boundary: Option<u64>) -> u64 {
         let n = (len / 8) as usize;

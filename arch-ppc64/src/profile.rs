@@ -282,6 +282,21 @@ mod tests {
     ];
 
     #[test]
+    fn each_profile_has_its_own_name() {
+        let names: [(PowerProfile, &str); 4] = [
+            (PowerProfile::Power7, "POWER7"),
+            (PowerProfile::Power8, "POWER8"),
+            (PowerProfile::Power9, "POWER9"),
+            (PowerProfile::Power10, "POWER10"),
+        ];
+        for (profile, name) in names {
+            assert_eq!(profile.name(), name);
+            assert_eq!(std::format!("{profile}"), name);
+            assert_eq!(profile.capabilities(false).profile, name);
+        }
+    }
+
+    #[test]
     fn limits_table() {
         for (profile, dangerous, register, slots, max, boundary, ciabr) in TABLE {
             let caps = profile.capabilities(dangerous);

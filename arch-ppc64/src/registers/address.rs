@@ -99,6 +99,14 @@ mod tests {
         assert_eq!(WordAddress::new(0x1004).map(WordAddress::get), Some(0x1004));
         assert_eq!(WordAddress::new(0x1002), None);
         assert_eq!(WordAddress::containing(0x1007).get(), 0x1004);
+        assert_eq!(
+            format!(
+                "{:?} {:?}",
+                DoublewordAddress::containing(0x100f),
+                WordAddress::containing(0x1007)
+            ),
+            "0x1008 0x1004"
+        );
     }
 
     proptest! {

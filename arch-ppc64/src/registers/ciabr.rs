@@ -181,6 +181,36 @@ mod tests {
         assert_eq!(CiabrPrivilege::from_filter(PrivilegeFilter::empty()), None);
         assert_eq!(CiabrPrivilege::OFF.to_filter(), PrivilegeFilter::empty());
         assert!(!Ciabr::new(WordAddress::containing(0x1000), CiabrPrivilege::OFF).is_armed());
+        assert!(Ciabr::new(WordAddress::containing(0x1000), CiabrPrivilege::USER).is_armed());
+    }
+
+    #[test]
+    fn a_new_address_keeps_the_privilege() {
+        let (from, to) = (
+            WordAddress::containing(0x1000),
+            WordAddress::containing(0x2004),
+        );
+        for privilege in [
+            CiabrPrivilege::OFF,
+            CiabrPrivilege::USER,
+            CiabrPrivilege::KERNEL,
+        ] {
+            let moved = Ciabr::new(from, privilege).with_address(to);
+            assert_eq!(moved, Ciabr::new(to, privilege), "{privilege:?}");
+        }
+    }
+
+    #[test]
+    fn privileges_print_by_name() {
+        let names = [
+            (CiabrPrivilege::OFF, "OFF"),
+            (CiabrPrivilege::USER, "USER"),
+            (CiabrPrivilege::KERNEL, "KERNEL"),
+            (CiabrPrivilege::HYPERVISOR, "HYPERVISOR"),
+        ];
+        for (privilege, name) in names {
+            assert_eq!(format!("{privilege:?}"), name);
+        }
     }
 
     proptest! {

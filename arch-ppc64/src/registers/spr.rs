@@ -121,5 +121,12 @@ mod tests {
         for (spr, n) in expected {
             assert_eq!(spr.number(), n, "{}", spr.name());
         }
+        let names: std::vec::Vec<&str> = expected.iter().map(|(spr, _)| spr.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "DSISR", "DAR", "DAWR0", "DAWR1", "CIABR", "DAWRX0", "DAWRX1", "DABR", "DABRX"
+            ]
+        );
     }
 }

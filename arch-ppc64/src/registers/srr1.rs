@@ -47,6 +47,14 @@ mod tests {
     fn cause_bits_are_not_msr_bits() {
         assert_eq!(Srr1::CIABR_MATCH.saved_msr_bits(), 0);
         assert_eq!(Srr1::SE.saved_msr_bits(), 0x400);
+        // IBM 0 (MSR[SF]) and 41 are MSR bits; IBM 33–36 are interrupt causes.
+        let sf = 1 << 63;
+        let bit41 = 1 << (63 - 41);
+        let cause33 = 1 << (63 - 33);
+        assert_eq!(
+            Srr1::from_bits_retain(sf | bit41 | cause33).saved_msr_bits(),
+            sf | bit41
+        );
         assert_eq!(Srr1::from_bits_retain(u64::MAX).bits(), u64::MAX);
     }
 }

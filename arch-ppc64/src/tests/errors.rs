@@ -76,6 +76,16 @@ fn dawr_crosses_boundary_before_power10() {
     // A program planned for POWER10 does not encode on POWER8.
     let program = *P10.plan(&req).unwrap().iter().next().unwrap();
     assert_eq!(P8.encode(data_slot(0), &program), Err(expected));
+    // Exactly DAWR's longest range, but across the boundary: the boundary is the reason.
+    assert_eq!(
+        P8.plan(&request(0x1100, 512, AccessKind::WRITE)),
+        Err(RequestError::CrossesBoundary {
+            register: "DAWR",
+            addr: 0x1100,
+            len: 512,
+            boundary: 512,
+        })
+    );
 }
 
 #[test]
@@ -254,11 +264,17 @@ fn encode_refuses_missing_slots() {
         .iter()
         .next()
         .unwrap();
-    // A second DAWR exists only on POWER10.
-    assert!(matches!(
-        P8.encode(data_slot(1), &data),
-        Err(RequestError::NoSlots { kind: "data", .. })
-    ));
+    // A second DAWR exists only on POWER10. On POWER9 with its DAWR enabled, the reason is
+    // the missing slot, not the erratum.
+    let missing = Err(RequestError::NoSlots {
+        kind: "data",
+        reason: "the profile has fewer data slots",
+    });
+    assert_eq!(P8.encode(data_slot(1), &data), missing);
+    assert_eq!(
+        P9.with_dangerous_dawr(true).encode(data_slot(1), &data),
+        missing
+    );
     assert!(P10.encode(data_slot(1), &data).is_ok());
     assert!(matches!(
         P10.encode(data_slot(2), &data),

@@ -190,3 +190,16 @@ fn capabilities_follow_the_switch() {
         assert_eq!(cpu.profile(), profile);
     }
 }
+
+#[test]
+fn cpus_are_equal_when_profile_and_switch_are() {
+    use std::collections::HashSet;
+    let power9 = PowerCpu::new(PowerProfile::Power9);
+    let dangerous = power9.with_dangerous_dawr(true);
+    assert!(!power9.dangerous_dawr() && dangerous.dangerous_dawr());
+    assert_eq!(power9, PowerCpu::new(PowerProfile::Power9));
+    assert_ne!(power9, dangerous);
+    assert_ne!(power9, PowerCpu::new(PowerProfile::Power10));
+    let set: HashSet<PowerCpu> = [power9, dangerous, power9.with_dangerous_dawr(false)].into();
+    assert_eq!(set.len(), 2);
+}
