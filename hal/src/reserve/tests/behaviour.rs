@@ -531,6 +531,19 @@ fn a_switch_in_programs_every_slot_of_the_profile() {
     assert!(regs.slots.values().all(Option::is_none));
 }
 
+/// A pinned shared watch of `task` at `addr`, in any engine.
+fn task_watch<S: crate::Storage, const CPUS: usize>(
+    e: &mut crate::Reservations<super::TestProgram, S, CPUS>,
+    task: TaskId,
+    addr: u64,
+) -> ReservationId {
+    e.reserve(
+        request(Scope::Task(task), Pinning::Pinned, Sharing::Shared, addr),
+        plan_in(PoolKind::Shared, &[addr]),
+    )
+    .unwrap()
+}
+
 /// An engine whose tables are full with two reservations (two slot groups, two tasks).
 fn full_of_two_tasks() -> (
     crate::FixedReservations<super::TestProgram, 2, 2, 2>,
@@ -539,14 +552,7 @@ fn full_of_two_tasks() -> (
 ) {
     let mut e: crate::FixedReservations<super::TestProgram, 2, 2, 2> =
         crate::FixedReservations::new(&X86, 2).unwrap();
-    let mut reserve = |task, addr| {
-        e.reserve(
-            request(Scope::Task(task), Pinning::Pinned, Sharing::Shared, addr),
-            plan_in(PoolKind::Shared, &[addr]),
-        )
-        .unwrap()
-    };
-    let (a, b) = (reserve(T1, 0x100), reserve(T2, 0x200));
+    let (a, b) = (task_watch(&mut e, T1, 0x100), task_watch(&mut e, T2, 0x200));
     (e, a, b)
 }
 
@@ -568,14 +574,8 @@ fn a_modify_to_another_task_fits_only_when_it_frees_its_old_tasks_place() {
     // Room for three reservations but two tasks: T1 holds two, T2 one.
     let mut e: crate::FixedReservations<super::TestProgram, 2, 3, 2> =
         crate::FixedReservations::new(&X86, 2).unwrap();
-    let mut reserve = |task, addr| {
-        e.reserve(
-            request(Scope::Task(task), Pinning::Pinned, Sharing::Shared, addr),
-            plan_in(PoolKind::Shared, &[addr]),
-        )
-        .unwrap()
-    };
-    let (a, b, _) = (reserve(T1, 0x100), reserve(T1, 0x180), reserve(T2, 0x200));
+    let (a, b) = (task_watch(&mut e, T1, 0x100), task_watch(&mut e, T1, 0x180));
+    task_watch(&mut e, T2, 0x200);
     let t3 = TaskId(3);
     let to_t3 = |addr| {
         (
