@@ -231,3 +231,27 @@ fn step(value: u8, add: bool, weight: u8) -> u8 {
         value.saturating_sub(weight)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PoolLedger;
+
+    #[test]
+    fn any_one_count_makes_the_ledger_non_empty() {
+        let mut ledger = PoolLedger::<2>::new(4, 2);
+        assert!(ledger.is_empty());
+        ledger.change_all(true, 1);
+        assert!(!ledger.is_empty(), "only the all-CPU count");
+        ledger.change_all(false, 1);
+        ledger.change_task_all(0, 1);
+        assert!(!ledger.is_empty(), "only a task's all-CPU count");
+        ledger.change_task_all(1, 0);
+        ledger.change_local(1, true, 2);
+        assert!(!ledger.is_empty(), "a CPU's count");
+        ledger.change_local(1, false, 2);
+        ledger.change_task_local(0, None, Some(1));
+        assert!(!ledger.is_empty(), "a task's count on one CPU");
+        ledger.change_task_local(0, Some(1), None);
+        assert!(ledger.is_empty());
+    }
+}
