@@ -81,6 +81,7 @@ mod tests {
         assert_eq!(h.max(), 2);
         h.remove(2);
         assert_eq!(h.max(), 1);
+        assert!(!h.is_zero_above_zero());
         h.remove(1);
         assert!(h.is_zero_above_zero());
         // Out-of-range values never panic.

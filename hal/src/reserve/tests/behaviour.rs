@@ -392,6 +392,14 @@ fn the_try_path_never_allocates() {
     // The places freed by the release are reused without allocating.
     let id = e.try_reserve(watch, plan).unwrap();
     assert!(e.status(id).unwrap().armed);
+    // Every place is used again: one more would allocate, and is refused unchanged.
+    let before = e.snapshot();
+    let other = request(Scope::AllCpus, Pinning::Pinned, Sharing::Shared, 0x200);
+    assert!(matches!(
+        e.try_reserve(other, plan_in(PoolKind::Shared, &[0x200])),
+        Err(ReserveError::WouldAllocate { .. })
+    ));
+    assert_eq!(e.snapshot(), before);
 }
 
 /// The kgdb-like path: take the embedder's lock without waiting, then reserve without
