@@ -402,6 +402,36 @@ fn the_try_path_never_allocates() {
     assert_eq!(e.snapshot(), before);
 }
 
+#[cfg(feature = "alloc")]
+#[test]
+fn the_try_path_refuses_a_task_the_task_table_has_no_place_for() {
+    let mut e: crate::HeapReservations<super::TestProgram, 4> =
+        crate::HeapReservations::new(&X86, 4).unwrap();
+    // The heap task table's first size is 16 places, half of them usable: 8 tasks.
+    for task in 1..=8 {
+        task_watch(&mut e, TaskId(task), 0x100);
+    }
+    // A spare reservation place and a spare group place, so only the task table is short.
+    let spare = task_watch(&mut e, T1, 0x200);
+    e.release(spare).unwrap();
+    let before = e.snapshot();
+    let ninth = request(
+        Scope::Task(TaskId(9)),
+        Pinning::Pinned,
+        Sharing::Shared,
+        0x100,
+    );
+    assert_eq!(
+        e.try_reserve(ninth, plan_in(PoolKind::Shared, &[0x100])),
+        Err(ReserveError::WouldAllocate { what: "tasks" })
+    );
+    assert_eq!(e.snapshot(), before);
+    assert!(
+        e.reserve(ninth, plan_in(PoolKind::Shared, &[0x100]))
+            .is_ok()
+    );
+}
+
 /// The kgdb-like path: take the embedder's lock without waiting, then reserve without
 /// allocating; while another context holds the lock, give up at once.
 #[test]
