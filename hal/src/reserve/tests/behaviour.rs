@@ -412,6 +412,7 @@ fn the_try_path_refuses_a_task_the_task_table_has_no_place_for() {
         task_watch(&mut e, TaskId(task), 0x100);
     }
     // A spare reservation place and a spare group place, so only the task table is short.
+    assert_eq!(e.task_count(), 8);
     let spare = task_watch(&mut e, T1, 0x200);
     e.release(spare).unwrap();
     let before = e.snapshot();
