@@ -676,3 +676,13 @@ fn a_refused_request_is_the_source_of_the_reservation_error() {
     assert_eq!(source, Some(&cause));
     assert!(ReserveError::UnknownReservation.source().is_none());
 }
+
+#[test]
+fn a_flexible_group_alone_still_counts_as_accounting() {
+    // Flexible requests take no pinned slots, so only the group table holds them.
+    let mut e = Engine::new(&X86, 4).unwrap();
+    let id = flexible(&mut e, Scope::AllCpus, 0x100);
+    assert!(!e.accounting_is_empty());
+    e.release(id).unwrap();
+    assert!(e.accounting_is_empty());
+}
