@@ -317,8 +317,8 @@ mod tests {
     extern crate std;
     use std::{format, vec, vec::Vec};
 
-    use super::{Capabilities, SlotId, SlotPool, SlotSet};
-    use crate::{AccessKind, PoolKind, PrivilegeFilter, Timing};
+    use super::{SlotId, SlotSet};
+    use crate::{AccessKind, PoolKind};
 
     fn slot(pool: PoolKind, index: u8) -> SlotId {
         SlotId::new(pool, index).unwrap()
@@ -399,33 +399,8 @@ mod tests {
 
     #[test]
     fn a_pool_serves_the_access_kinds_it_lists() {
-        const POOLS: &[SlotPool] = &[
-            SlotPool {
-                kind: PoolKind::Data,
-                count: 1,
-                serves: AccessKind::READ_WRITE,
-                register: "DAWR",
-            },
-            SlotPool {
-                kind: PoolKind::Instruction,
-                count: 1,
-                serves: AccessKind::EXECUTE,
-                register: "CIABR",
-            },
-        ];
-        let capabilities = Capabilities {
-            arch: "test",
-            profile: "test",
-            pools: POOLS,
-            data_len_pow2_mask: 1 << 3,
-            max_data_len: 8,
-            granularity: 8,
-            data_boundary: None,
-            data_timing: Timing::Before,
-            execute_timing: Timing::Before,
-            hardware_privileges: PrivilegeFilter::all(),
-            read_only_data: true,
-        };
+        // POWER10-like: a data pool (reads and writes) and an instruction pool.
+        let capabilities = &crate::reserve::tests::POWER10;
         let kind = |access| capabilities.pool_for(access).map(|p| p.kind);
         assert_eq!(kind(AccessKind::WRITE), Some(PoolKind::Data));
         assert_eq!(kind(AccessKind::READ_WRITE), Some(PoolKind::Data));

@@ -15,7 +15,7 @@ mod switch_in;
 mod task_table;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use engine::Reservations;
 pub use error::ReserveError;

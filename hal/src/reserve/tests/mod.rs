@@ -89,7 +89,7 @@ pub(super) const fn caps(pools: &'static [SlotPool]) -> Capabilities {
 }
 
 pub(super) static X86: Capabilities = caps(&X86_POOLS);
-pub(super) static POWER10: Capabilities = caps(&POWER10_POOLS);
+pub(crate) static POWER10: Capabilities = caps(&POWER10_POOLS);
 
 /// The engine most tests use: 4 CPUs, 128 reservations, 64 task places.
 pub(super) type Engine = crate::FixedReservations<TestProgram, 4, 128, 64>;
